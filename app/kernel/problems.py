@@ -1,0 +1,171 @@
+"""Every error becomes an RFC 9457 problem (API) or a translated error page (portals).
+
+No exception escapes as a bare 500 text: domain errors keep their status and stable ``code``;
+framework errors (malformed JSON, wrong types, unknown fields, oversize bodies, unknown routes)
+map to 4xx problems; anything unexpected is logged with the request id and answered 500
+without internals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.kernel import context, i18n
+from app.kernel.errors import DomainError, problem
+from app.kernel.logging import get_logger
+from app.kernel.web import is_htmx, wants_json
+
+log = get_logger("tessera.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class LoginRequired(Exception):
+    """Raised by the guard when a portal page needs a signed-in user (→ redirect to log-in)."""
+
+    def __init__(self, login_path: str = "/login") -> None:
+        self.login_path = login_path
+        super().__init__("login required")
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            out.append({"field": item.get("key") or item.get("source") or "", "message": item.get("message", "")})
+    return out
+
+
+def _page(request: Request, status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
+    tenant = context.current_tenant()
+    return Template(
+        template_name="errors/error.html",
+        context={"status": status, "title": i18n.gettext(title), "detail": detail, "tenant": tenant,
+                 "request_id": context.current().request_id},
+        status_code=status,
+        headers=headers,
+        media_type=MediaType.HTML,
+    )  # type: ignore[return-value]
+
+
+def _respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    if wants_json(request.scope):
+        return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    if is_htmx(request.scope):
+        # htmx shows this text in the page's error toast (portals/static/app.js)
+        return Response(content=body.get("detail") or body["title"], status_code=status, media_type=MediaType.TEXT,
+                        headers=headers)
+    return _page(request, status, body["title"], body.get("detail", ""), headers)
+
+
+def domain_error_handler(request: Request, exc: DomainError) -> Response:
+    with_locale = i18n.gettext(exc.message, **exc.params) if not wants_json(request.scope) else exc.english
+    errors = [{"field": e.field, "message": e.message.format(**e.params)} for e in exc.errors]
+    headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
+    body = problem(exc.status, exc.title, code=exc.code, detail=with_locale, instance=request.url.path,
+                   errors=errors or None)
+    return _respond(request, exc.status, body, headers)
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        body = problem(400, "Invalid request", code="invalid_request", detail=_clean_detail(exc.detail),
+                       instance=request.url.path, errors=errors or None)
+        return _respond(request, 400, body)
+    code = _CODES.get(status, "http_error")
+    if status == 400 and "JSON" in (exc.detail or ""):
+        code = "malformed_json"
+    detail = _clean_detail(exc.detail)
+    if isinstance(exc, NotFoundException):
+        detail = "The page or resource was not found."
+    elif isinstance(exc, PermissionDeniedException) and "CSRF" in (exc.detail or ""):
+        code, detail = "csrf_failed", "The form expired or was not sent from this site. Reload the page and try again."
+    body = problem(status, _TITLES.get(status, "Error"), code=code, detail=detail, instance=request.url.path)
+    headers = dict(exc.headers or {})
+    if isinstance(exc, NotAuthorizedException) and wants_json(request.scope):
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="tessera"')
+    return _respond(request, status, body, headers or None)
+
+
+def _clean_detail(detail: str | None) -> str:
+    """Litestar prefixes details with the status text ("400: Bad Request"); keep the useful part."""
+    if not detail:
+        return ""
+    head, sep, rest = detail.partition(": ")
+    return rest if sep and head.isdigit() else detail
+
+
+def login_required_handler(request: Request, exc: LoginRequired) -> Response:
+    if wants_json(request.scope):
+        body = problem(401, "Authentication required", code="unauthorized", instance=request.url.path)
+        return Response(content=body, status_code=401, media_type=PROBLEM_MEDIA_TYPE,
+                        headers={"WWW-Authenticate": 'Bearer realm="tessera"'})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = f"{exc.login_path}?next={target}" if request.method == "GET" else exc.login_path
+    if is_htmx(request.scope):
+        return Response(content="", status_code=200, headers={"HX-Redirect": location})
+    return Redirect(path=location, status_code=303)  # type: ignore[return-value]
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", path=request.url.path)
+    body = problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "Internal server error",
+        code="internal_error",
+        detail="Something went wrong on our side. The error was logged.",
+        instance=request.url.path,
+        request_id=context.current().request_id,
+    )
+    return _respond(request, 500, body)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error_handler,
+    LoginRequired: login_required_handler,
+    HTTPException: http_exception_handler,
+    Exception: internal_error_handler,
+}

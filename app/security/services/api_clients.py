@@ -1,0 +1,93 @@
+"""API clients (PLAT-9): OAuth2 client-credentials clients a tenant admin issues and revokes.
+
+The secret is shown exactly once, at creation; only its SHA-256 is stored (secrets are 256-bit
+random, so a slow password hash would add latency to every token request and no safety).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kernel.audit import audited
+from app.kernel.context import TenantRef
+from app.kernel.db import utcnow
+from app.kernel.errors import FieldError, NotFound, ValidationFailed
+from app.security import api_tokens
+from app.security.models import ApiClient
+from app.security.permissions import CATALOGUE
+from app.security.principal import Principal
+from app.security.validation import clean_name
+
+
+@dataclass(frozen=True)
+class IssuedClient:
+    client: ApiClient
+    client_secret: str  # shown once
+
+
+def hash_client_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(client: ApiClient, secret: str) -> bool:
+    return hmac.compare_digest(client.secret_hash, hash_client_secret(secret or ""))
+
+
+def validate_scopes(scopes: list[str]) -> tuple[list[str], list[FieldError]]:
+    clean = sorted({s.strip() for s in scopes if s and s.strip()})
+    unknown = [s for s in clean if s not in CATALOGUE]
+    if unknown:
+        return clean, [FieldError("scopes", "Unknown scope: {scopes}.", {"scopes": ", ".join(unknown)})]
+    if not clean:
+        return clean, [FieldError("scopes", "Choose at least one scope.")]
+    return clean, []
+
+
+async def list_clients(session: AsyncSession, tenant: TenantRef) -> list[ApiClient]:
+    stmt = select(ApiClient).where(ApiClient.tenant_id == tenant.id).order_by(ApiClient.created_at.desc())
+    return list((await session.execute(stmt)).scalars())
+
+
+async def get_client(session: AsyncSession, tenant: TenantRef, client_pk: int) -> ApiClient:
+    client = (
+        await session.execute(select(ApiClient).where(ApiClient.id == client_pk, ApiClient.tenant_id == tenant.id))
+    ).scalar_one_or_none()
+    if client is None:
+        raise NotFound("API client")
+    return client
+
+
+async def create_client(session: AsyncSession, tenant: TenantRef, actor: Principal | None, *, name: object,
+                        scopes: list[str]) -> IssuedClient:
+    clean, errors = clean_name(name, "name", max_len=120)
+    scope_list, scope_errors = validate_scopes(scopes)
+    if actor is not None and actor.kind == "user":
+        beyond = [s for s in scope_list if not actor.can(s)]
+        if beyond:  # nobody can mint a client more powerful than themselves
+            scope_errors.append(FieldError("scopes", "You cannot grant scopes you do not hold: {scopes}.",
+                                           {"scopes": ", ".join(beyond)}))
+    errors += scope_errors
+    if errors:
+        raise ValidationFailed(errors)
+    secret = secrets.token_urlsafe(32)
+    async with audited(session, "api_client.created"):
+        client = ApiClient(tenant_id=tenant.id, client_id="tsr_" + secrets.token_hex(12),
+                           secret_hash=hash_client_secret(secret), name=clean, scopes=scope_list,
+                           created_by_user_id=actor.id if actor and actor.kind == "user" else None)
+        session.add(client)
+    return IssuedClient(client, secret)
+
+
+async def revoke_client(session: AsyncSession, tenant: TenantRef, client_pk: int) -> ApiClient:
+    client = await get_client(session, tenant, client_pk)
+    if client.revoked_at is None:
+        async with audited(session, "api_client.revoked"):
+            client.revoked_at = utcnow()
+        await api_tokens.revoke_client(client.id)
+    return client

@@ -1,0 +1,154 @@
+"""Inviting people into a tenant (PLAT-3): signed, expiring, single-use e-mailed links."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kernel.audit import audited
+from app.kernel.db import utcnow
+from app.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.kernel.outbox import publish
+from app.security import tokens
+from app.security.errors import EmailTaken, LinkInvalid
+from app.security.models import Invitation, Role, Team, User, UserRole
+from app.security.passwords import hash_password, password_problems
+from app.security.principal import Principal
+from app.security.roles import BUILTIN_ROLES
+from app.security.validation import clean_email, clean_locale, clean_name
+
+INVITE_TTL = timedelta(days=7)
+PURPOSE = "invitation"
+INVITATION_CREATED = "security.invitation_created"
+
+
+async def _roles_by_key(session: AsyncSession, keys: list[str]) -> dict[str, Role]:
+    rows = await session.execute(select(Role).where(Role.key.in_(keys)))
+    return {r.key: r for r in rows.scalars()}
+
+
+async def validate_role_keys(session: AsyncSession, keys: list[str], field: str = "roles"
+                             ) -> tuple[dict[str, Role], list[FieldError]]:
+    keys = sorted({k for k in keys if k})
+    if not keys:
+        return {}, [FieldError(field, "Choose at least one role.")]
+    roles = await _roles_by_key(session, keys)
+    unknown = [k for k in keys if k not in roles]
+    if unknown:
+        return roles, [FieldError(field, "Unknown role: {keys}.", {"keys": ", ".join(unknown)})]
+    external = {k for k in keys if k in BUILTIN_ROLES and BUILTIN_ROLES[k].external}
+    if external and len(external) != len(keys):
+        return roles, [FieldError(field, "The customer role cannot be combined with staff roles.")]
+    return roles, []
+
+
+async def invite_user(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    email: object,
+    full_name: object = "",
+    role_keys: list[str],
+    team_id: int | None = None,
+    locale: object = "en",
+) -> Invitation:
+    clean, errors = clean_email(email)
+    name, name_errors = clean_name(full_name, required=False)
+    loc, loc_errors = clean_locale(locale)
+    roles, role_errors = await validate_role_keys(session, role_keys)
+    errors += name_errors + loc_errors + role_errors
+    if team_id is not None and await session.get(Team, team_id) is None:
+        errors.append(FieldError("team_id", "Choose an existing team."))
+    if errors:
+        raise ValidationFailed(errors)
+    if await session.scalar(select(User.id).where(func.lower(User.email) == clean)) is not None:
+        raise EmailTaken(clean)
+    async with audited(session, "user.invited"):
+        await session.execute(
+            update(Invitation)
+            .where(func.lower(Invitation.email) == clean, Invitation.accepted_at.is_(None),
+                   Invitation.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        invitation = Invitation(email=clean, full_name=name, role_keys=sorted(roles), team_id=team_id,
+                                invited_by_id=principal.id if principal.kind == "user" else None,
+                                expires_at=utcnow() + INVITE_TTL, locale=loc)
+        session.add(invitation)
+        await session.flush()
+        await publish(session, INVITATION_CREATED, {"invitation_id": invitation.id})
+    return invitation
+
+
+async def get_invitation(session: AsyncSession, invitation_id: int) -> Invitation:
+    inv = await session.get(Invitation, invitation_id)
+    if inv is None:
+        raise NotFound("invitation")
+    return inv
+
+
+async def resend_invitation(session: AsyncSession, invitation_id: int) -> Invitation:
+    inv = await get_invitation(session, invitation_id)
+    if inv.accepted_at or inv.revoked_at:
+        raise Conflict("invitation_closed", "This invitation was already accepted or revoked.")
+    async with audited(session, "user.invitation_resent"):
+        inv.expires_at = utcnow() + INVITE_TTL
+        inv.token_hash = None  # the new mail carries a new link; the old one stops working
+        await publish(session, INVITATION_CREATED, {"invitation_id": inv.id})
+    return inv
+
+
+async def revoke_invitation(session: AsyncSession, invitation_id: int) -> Invitation:
+    inv = await get_invitation(session, invitation_id)
+    if inv.accepted_at:
+        raise Conflict("invitation_closed", "This invitation was already accepted.")
+    if inv.revoked_at is None:
+        async with audited(session, "user.invitation_revoked"):
+            inv.revoked_at = utcnow()
+    return inv
+
+
+async def issue_invitation_link_token(session: AsyncSession, invitation: Invitation) -> str:
+    """Called by the mailing worker: a fresh secret whose hash replaces any earlier one."""
+    raw, digest = tokens.new_secret()
+    invitation.token_hash = digest
+    await session.flush()
+    return tokens.sign(raw, PURPOSE)
+
+
+async def check_invitation(session: AsyncSession, signed: str, *, lock: bool = False) -> Invitation:
+    try:
+        raw = tokens.unsign(signed, PURPOSE, max_age_seconds=int(INVITE_TTL.total_seconds()) + 86400)
+    except tokens.TokenInvalid as exc:
+        raise LinkInvalid() from exc
+    stmt = select(Invitation).where(Invitation.token_hash == tokens.hash_secret(raw))
+    inv = (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
+    if inv is None or inv.status != "pending":
+        raise LinkInvalid()
+    return inv
+
+
+async def accept_invitation(session: AsyncSession, signed: str, *, full_name: str, password: str,
+                            confirm: str) -> User:
+    inv = await check_invitation(session, signed, lock=True)
+    name, errors = clean_name(full_name)
+    errors += password_problems(password)
+    if password != confirm:
+        errors.append(FieldError("confirm", "The two passwords do not match."))
+    if errors:
+        raise ValidationFailed(errors)
+    if await session.scalar(select(User.id).where(func.lower(User.email) == inv.email.lower())) is not None:
+        raise EmailTaken(inv.email)
+    roles = await _roles_by_key(session, list(inv.role_keys))
+    async with audited(session, "user.invitation_accepted"):
+        user = User(email=inv.email, full_name=name, password_hash=hash_password(password), locale=inv.locale,
+                    team_id=inv.team_id,
+                    is_external=any(BUILTIN_ROLES.get(k) and BUILTIN_ROLES[k].external for k in roles),
+                    last_login_at=utcnow())
+        session.add(user)
+        await session.flush()
+        session.add_all([UserRole(user_id=user.id, role_id=r.id) for r in roles.values()])
+        inv.accepted_at = utcnow()
+        inv.accepted_user_id = user.id
+    return user

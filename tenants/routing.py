@@ -1,0 +1,161 @@
+"""Host → tenant (PLAT-1): ``<slug>.<base domain>`` and verified custom domains.
+
+Resolution is cached in-process for a few seconds (registry reads would otherwise be the
+hottest query in the system); a change made in this process (suspend, resume, delete) drops
+its entries at once, other processes see it within ``TTL_SECONDS``.
+
+Routes declare where they live with ``opt={"host": ...}``: ``"tenant"`` (default — a tenant's
+host), ``"platform"`` (the bare base domain: operator console, sign-up) or ``"any"``
+(health, static files, the OAuth token endpoint).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import structlog
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy import select
+
+from app.kernel import context
+from app.kernel.context import TenantRef
+from app.kernel.db import get_database
+from app.kernel.errors import DomainError, NotFound
+from app.kernel.web import header
+from app.settings import get_settings
+from tenants.models import Tenant, TenantDomain
+
+TTL_SECONDS = 5.0
+
+
+class TenantSuspended(DomainError):
+    status = 403
+    title = "Organisation suspended"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "tenant_suspended",
+            "This organisation's access is suspended. Please contact your administrator or Tessera support.",
+        )
+
+
+class UnknownHost(NotFound):
+    def __init__(self) -> None:
+        super().__init__("organisation", code="unknown_tenant")
+
+
+@dataclass(frozen=True, slots=True)
+class HostMatch:
+    kind: str  # "tenant" | "platform" | "unknown"
+    tenant: TenantRef | None = None
+
+
+def tenant_ref(t: Tenant) -> TenantRef:
+    return TenantRef(id=t.id, slug=t.slug, schema=t.schema_name, name=t.name, status=t.status,
+                     locale=t.locale, timezone=t.timezone, currency=t.currency)
+
+
+class TenantDirectory:
+    def __init__(self) -> None:
+        self._by_host: dict[str, tuple[float, HostMatch]] = {}
+        self._by_id: dict[int, tuple[float, TenantRef | None]] = {}
+
+    def invalidate(self) -> None:
+        self._by_host.clear()
+        self._by_id.clear()
+
+    async def resolve(self, host: str) -> HostMatch:
+        now = time.monotonic()
+        hit = self._by_host.get(host)
+        if hit and hit[0] > now:
+            return hit[1]
+        match = await self._lookup(host)
+        if len(self._by_host) > 50_000:
+            self._by_host.clear()
+        self._by_host[host] = (now + TTL_SECONDS, match)
+        return match
+
+    async def by_id(self, tenant_id: int) -> TenantRef | None:
+        now = time.monotonic()
+        hit = self._by_id.get(tenant_id)
+        if hit and hit[0] > now:
+            return hit[1]
+        async with get_database().shared_session() as s:
+            t = await s.get(Tenant, tenant_id)
+            ref = tenant_ref(t) if t and t.status != "purged" else None
+        self._by_id[tenant_id] = (now + TTL_SECONDS, ref)
+        return ref
+
+    async def _lookup(self, host: str) -> HostMatch:
+        base = get_settings().base_domain
+        if host == base:
+            return HostMatch("platform")
+        async with get_database().shared_session() as s:
+            if host.endswith("." + base) and "." not in (label := host[: -len(base) - 1]):
+                t = (await s.execute(select(Tenant).where(Tenant.slug == label))).scalar_one_or_none()
+            else:
+                t = (
+                    await s.execute(
+                        select(Tenant)
+                        .join(TenantDomain, TenantDomain.tenant_id == Tenant.id)
+                        .where(TenantDomain.domain == host, TenantDomain.verified_at.is_not(None))
+                    )
+                ).scalar_one_or_none()
+        if t is None or t.status == "purged":
+            return HostMatch("unknown")
+        return HostMatch("tenant", tenant_ref(t))
+
+
+directory = TenantDirectory()
+
+
+def request_host(scope: Scope) -> str:
+    raw = (header(scope, b"host") or "").strip().lower()
+    if raw.startswith("["):  # IPv6 literal
+        return raw.split("]")[0] + "]"
+    return raw.rsplit(":", 1)[0] if ":" in raw else raw
+
+
+def route_host_kind(scope: Scope) -> str:
+    handler = scope.get("route_handler")
+    return (getattr(handler, "opt", None) or {}).get("host", "tenant")
+
+
+class TenantMiddleware(ASGIMiddleware):
+    """Binds the request to its tenant (or to the platform), or answers 404/403 itself."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        wanted = route_host_kind(scope)
+        host = request_host(scope)
+        scope["state"]["host"] = host
+        match = await directory.resolve(host) if host and host not in _LOOPBACK else HostMatch("unknown")
+        if wanted == "any":
+            # Health, static files, the token endpoint and the API (whose bearer token names the
+            # tenant) work on any host; a live tenant host still binds its tenant.
+            if match.tenant is not None and match.tenant.status == "active":
+                bind_tenant(scope, match.tenant)
+            await next_app(scope, receive, send)
+            return
+        if match.kind != wanted or match.kind == "unknown":
+            raise UnknownHost() if match.kind == "unknown" else NotFound("page")
+        if match.tenant is not None:
+            if match.tenant.status == "deleted":
+                raise UnknownHost()
+            if match.tenant.status == "suspended":
+                raise TenantSuspended()
+            bind_tenant(scope, match.tenant)
+        await next_app(scope, receive, send)
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "[::1]"})
+
+
+def bind_tenant(scope: Scope, tenant: TenantRef) -> None:
+    scope["state"]["tenant"] = tenant
+    context.update_context(tenant=tenant)
+    structlog.contextvars.bind_contextvars(tenant=tenant.slug)
