@@ -22,7 +22,8 @@ from tests.world import BASE_DOMAIN, PASSWORD, PERSONAS, TenantWorld
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-DB_NAME = "tessera_test" + (f"_{WORKER}" if WORKER else "")
+# Several runs may share one PostgreSQL (developers, CI, helpers): each run gets its own database.
+DB_NAME = os.environ.get("TESSERA_TEST_DB") or f"tessera_test_{os.getpid()}"
 
 os.environ.update(
     TESSERA_ENV="test",
@@ -66,8 +67,9 @@ def _prepare_servers() -> None:
 
     asyncio.run(recreate())
     os.environ["DATABASE_URL"] = _with_database(admin_url, DB_NAME)
-    db_index = 9 + (int(WORKER[2:]) if WORKER.startswith("gw") else 0)
+    db_index = int(os.environ.get("TESSERA_TEST_REDIS_DB", "9"))
     os.environ["REDIS_URL"] = re.sub(r"/\d*$", "", redis_url.rstrip("/")) + f"/{db_index}"
+    os.environ["TESSERA_TEST_ADMIN_URL"] = admin_url
     os.environ["DRAMATIQ_NAMESPACE"] = f"tessera-test-{DB_NAME}"
     reset_settings()
 
@@ -115,6 +117,19 @@ async def world() -> AsyncIterator[dict[str, TenantWorld]]:
     yield tenants
     await close_database()
     await close_redis()
+    await _drop_test_database()
+
+
+async def _drop_test_database() -> None:
+    import asyncpg
+
+    dsn = _with_database(os.environ["TESSERA_TEST_ADMIN_URL"], "postgres").replace("postgresql+asyncpg://",
+                                                                                   "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

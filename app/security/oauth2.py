@@ -25,6 +25,7 @@ from app.security import api_tokens
 from app.security.models import ApiClient
 from app.security.permissions import PUBLIC
 from app.security.services.api_clients import secret_matches
+from app.settings import get_settings
 
 TOKEN_TTL = api_tokens.TOKEN_TTL_SECONDS
 
@@ -128,7 +129,10 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
                                         {"id": row.tenant_id})
                 client = _Client(row, status == "active")
     server = _Server(client)
-    oauth_request = OAuth2Request(request.method, str(request.url), headers=headers)
+    uri = str(request.url)
+    if get_settings().environment != "production":  # Authlib insists on https; dev/test run plain http
+        uri = uri.replace("http://", "https://", 1)
+    oauth_request = OAuth2Request(request.method, uri, headers=request.headers)  # case-insensitive
     oauth_request.payload = BasicOAuth2Payload(form)
     status, body, out_headers = server.create_token_response(oauth_request)
     if status == 200 and server.issued is not None and client is not None:

@@ -87,7 +87,7 @@ async def notification_badge(request: Request[Any, Any, Any], db: DbSession) -> 
     return render(request, "home/_badge.html", unread=await notifications.unread_count(db, principal(request).id))
 
 
-@post("/notifications/{notification_id:int}/read", opt=ANY_USER)
+@post("/notifications/{notification_id:int}/read", opt=perm(AUTHENTICATED, resource="notifications"))
 async def notification_read(request: Request[Any, Any, Any], db: DbSession, notification_id: FromPath[int]
                             ) -> Response[Any]:
     p = principal(request)
