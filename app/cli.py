@@ -476,6 +476,10 @@ class TesseraCLIPlugin(CLIPluginProtocol):
         for cmd in (web_command, migrate_command, db_group, demo_command, tenants_group, users_group,
                     api_clients_group, operators_group, worker_command, scheduler_command, relay_command):
             cli.add_command(cmd)
+        from workers.cli import COMMANDS as WORKER_COMMANDS
+
+        for cmd in WORKER_COMMANDS:
+            cli.add_command(cmd)
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from app.security.web import AuthMiddleware
 from app.settings import ROOT, get_settings
 from portals.admin.controllers import ROUTES as ADMIN_ROUTES
 from portals.auth.controllers import ROUTES as AUTH_ROUTES
+from portals.auth.sso import ROUTES as SSO_ROUTES
 from portals.home.controllers import ROUTES as HOME_ROUTES
 from portals.operator.controllers import ROUTES as OPERATOR_ROUTES
 from tenants.ops import ROUTES as OPS_ROUTES
@@ -98,7 +99,7 @@ def create_app() -> Litestar:
                                                                         "skip_auth": True},
         include_in_schema=False, cache_control=None,
     )
-    handlers: list[Any] = [*OPS_ROUTES, *AUTH_ROUTES, *HOME_ROUTES, *ADMIN_ROUTES, *OPERATOR_ROUTES,
+    handlers: list[Any] = [*OPS_ROUTES, *AUTH_ROUTES, *SSO_ROUTES, *HOME_ROUTES, *ADMIN_ROUTES, *OPERATOR_ROUTES,
                            *api_routes(), static]
     app = Litestar(
         route_handlers=handlers,
