@@ -35,7 +35,7 @@ def _inputs_digest() -> str:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 — dev.py runs on whatever python3 the user has
         sys.exit("Tessera needs Python 3.11 or newer.")
     if not PY.exists():
         print("· creating .venv", flush=True)

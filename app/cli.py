@@ -74,19 +74,29 @@ def migrate_command(slugs: tuple[str, ...], parallel: int | None, lock_timeout: 
 
     report = migrate_all(parallelism=parallel, slugs=slugs or None, lock_timeout=lock_timeout)
     if as_json:
-        click.echo(json.dumps({
-            "run_id": report.run_id, "shared_revision": report.shared_revision, "tenant_head": report.tenant_head,
-            "elapsed_s": round(report.elapsed_s, 3),
-            "results": [r.__dict__ for r in report.results],
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": report.run_id,
+                    "shared_revision": report.shared_revision,
+                    "tenant_head": report.tenant_head,
+                    "elapsed_s": round(report.elapsed_s, 3),
+                    "results": [r.__dict__ for r in report.results],
+                },
+                indent=2,
+            )
+        )
     else:
         click.echo(f"shared schema at {report.shared_revision}; tenant head {report.tenant_head}")
         for r in report.results:
             mark = click.style("ok  ", fg="green") if r.ok else click.style("FAIL", fg="red")
-            click.echo(f"  {mark} {r.slug:<24} {r.from_revision or '-'} → {r.to_revision or '-'}  "
-                       f"{r.duration_ms} ms{'  ' + (r.error or '') if not r.ok else ''}")
-        click.echo(f"{len(report.results)} tenant(s) migrated, {len(report.failed)} failed, "
-                   f"{report.elapsed_s:.2f} s")
+            click.echo(
+                f"  {mark} {r.slug:<24} {r.from_revision or '-'} → {r.to_revision or '-'}  "
+                f"{r.duration_ms} ms{'  ' + (r.error or '') if not r.ok else ''}"
+            )
+        click.echo(
+            f"{len(report.results)} tenant(s) migrated, {len(report.failed)} failed, {report.elapsed_s:.2f} s"
+        )
     if not report.ok:
         sys.exit(1)
 
@@ -129,8 +139,17 @@ def tenants_group() -> None:
 @click.option("--timezone", default="Asia/Shanghai")
 @click.option("--currency", default="CNY")
 @click.option("--edition", default="enterprise", type=click.Choice(["enterprise", "hospital"]))
-def tenants_create(slug: str, name: str, admin_email: str, admin_password: str | None, admin_name: str | None,
-                   locale: str, timezone: str, currency: str, edition: str) -> None:
+def tenants_create(
+    slug: str,
+    name: str,
+    admin_email: str,
+    admin_password: str | None,
+    admin_name: str | None,
+    locale: str,
+    timezone: str,
+    currency: str,
+    edition: str,
+) -> None:
     """Provision a tenant: schema, roles, first administrator."""
     _services()
     from app.kernel.db import get_database
@@ -138,21 +157,37 @@ def tenants_create(slug: str, name: str, admin_email: str, admin_password: str |
     from tenants.provisioning import ProvisionRequest, provision_tenant
 
     async def go() -> Any:
-        return await provision_tenant(get_database().engine, ProvisionRequest(
-            slug=slug, name=name, admin_email=admin_email, admin_password=admin_password, admin_name=admin_name,
-            locale=locale, timezone=timezone, currency=currency, edition=edition))
+        return await provision_tenant(
+            get_database().engine,
+            ProvisionRequest(
+                slug=slug,
+                name=name,
+                admin_email=admin_email,
+                admin_password=admin_password,
+                admin_name=admin_name,
+                locale=locale,
+                timezone=timezone,
+                currency=currency,
+                edition=edition,
+            ),
+        )
 
     try:
         result = _run(go)
     except DomainError as exc:
-        _fail(f"error: {exc.english}" + "".join(f"\n  {e.field}: {e.message.format(**e.params)}" for e in exc.errors))
+        _fail(
+            f"error: {exc.english}"
+            + "".join(f"\n  {e.field}: {e.message.format(**e.params)}" for e in exc.errors)
+        )
         return
     s = get_settings()
     click.echo(f"tenant {result.slug} created ({result.tables} tables, {result.elapsed_ms:.0f} ms)")
     click.echo(f"  portal: {s.tenant_origin(result.slug)}/")
     if result.set_password_token:
-        click.echo(f"  set the admin password: {s.tenant_origin(result.slug)}/password/reset?token="
-                   f"{result.set_password_token}")
+        click.echo(
+            f"  set the admin password: {s.tenant_origin(result.slug)}/password/reset?token="
+            f"{result.set_password_token}"
+        )
 
 
 @tenants_group.command(name="list")
@@ -164,9 +199,22 @@ def tenants_list(as_json: bool) -> None:
 
     rows = _run(list_tenants)
     if as_json:
-        click.echo(json.dumps([{"slug": t.slug, "name": t.name, "status": t.status, "schema": t.schema_name,
-                                "revision": t.schema_revision, "created_at": t.created_at.isoformat()}
-                               for t in rows], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "slug": t.slug,
+                        "name": t.name,
+                        "status": t.status,
+                        "schema": t.schema_name,
+                        "revision": t.schema_revision,
+                        "created_at": t.created_at.isoformat(),
+                    }
+                    for t in rows
+                ],
+                indent=2,
+            )
+        )
         return
     for t in rows:
         click.echo(f"{t.slug:<24} {t.status:<10} {t.schema_revision or '-':<10} {t.name}")
@@ -231,8 +279,13 @@ def tenants_purge(all_due: bool, slug: str | None) -> None:
 
 @tenants_group.command(name="export")
 @click.argument("slug")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
-              help="Default: var/exports/<slug>-<timestamp>.tar.gz")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Default: var/exports/<slug>-<timestamp>.tar.gz",
+)
 def tenants_export(slug: str, output: str | None) -> None:
     """Write a restorable dump of one tenant (schema + its shared-schema rows)."""
     _services()
@@ -275,10 +328,16 @@ def users_create(slug: str, email: str, full_name: str, password: str, roles: tu
     from tenants.service import create_user_in_tenant
 
     try:
-        user_id = _run(lambda: create_user_in_tenant(slug, email=email, full_name=full_name, password=password,
-                                                      role_keys=list(roles)))
+        user_id = _run(
+            lambda: create_user_in_tenant(
+                slug, email=email, full_name=full_name, password=password, role_keys=list(roles)
+            )
+        )
     except DomainError as exc:
-        _fail(f"error: {exc.english}" + "".join(f"\n  {e.field}: {e.message.format(**e.params)}" for e in exc.errors))
+        _fail(
+            f"error: {exc.english}"
+            + "".join(f"\n  {e.field}: {e.message.format(**e.params)}" for e in exc.errors)
+        )
         return
     click.echo(f"user {email} created (id {user_id}) in {slug}")
 
@@ -303,11 +362,19 @@ def api_clients_create(slug: str, name: str, scopes: tuple[str, ...], as_json: b
     try:
         issued = _run(lambda: create_api_client(slug, name=name, scopes=scope_list))
     except DomainError as exc:
-        _fail(f"error: {exc.english}" + "".join(f"\n  {e.field}: {e.message.format(**e.params)}" for e in exc.errors))
+        _fail(
+            f"error: {exc.english}"
+            + "".join(f"\n  {e.field}: {e.message.format(**e.params)}" for e in exc.errors)
+        )
         return
     s = get_settings()
-    data = {"client_id": issued.client.client_id, "client_secret": issued.client_secret,
-            "scopes": issued.client.scopes, "token_url": f"{s.platform_origin}/oauth/token", "tenant": slug}
+    data = {
+        "client_id": issued.client.client_id,
+        "client_secret": issued.client_secret,
+        "scopes": issued.client.scopes,
+        "token_url": f"{s.platform_origin}/oauth/token",
+        "tenant": slug,
+    }
     if as_json:
         click.echo(json.dumps(data))
     else:
@@ -368,8 +435,19 @@ def _print_logins(logins: list[tuple[str, str]], password: str) -> None:
 def worker_command(processes: int, threads: int) -> None:
     """Run Dramatiq workers for every queue."""
     _services()
-    os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", str(processes),
-                               "--threads", str(threads)])
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "workers.actors",
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+        ],
+    )
 
 
 @click.command(name="scheduler")
@@ -398,9 +476,28 @@ def web_command(host: str, port: int, workers: int) -> None:
     """Run only the web server (uvicorn)."""
     _services()
     os.environ.setdefault("PUBLIC_PORT", str(port))
-    os.execvp(sys.executable, [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", host,
-                               "--port", str(port), "--workers", str(workers), "--proxy-headers",
-                               "--no-access-log", "--loop", "uvloop", "--http", "httptools"])
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--proxy-headers",
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+        ],
+    )
 
 
 @click.command(name="run")
@@ -443,7 +540,9 @@ def run_command(host: str, port: int, no_demo: bool) -> None:
     click.secho(f"\nTessera is running: web {s.origin_for_host(host)}, worker, scheduler, relay", fg="green")
     if logins:
         _print_logins(logins, DEMO_PASSWORD)
-    click.echo(f"Mail sent by Tessera is kept in {s.data_dir / 'mail'} (and printed here). Ctrl-C stops everything.")
+    click.echo(
+        f"Mail sent by Tessera is kept in {s.data_dir / 'mail'} (and printed here). Ctrl-C stops everything."
+    )
     stopping = False
 
     def _stop(*_: Any) -> None:
@@ -473,8 +572,19 @@ def run_command(host: str, port: int, no_demo: bool) -> None:
 class TesseraCLIPlugin(CLIPluginProtocol):
     def on_cli_init(self, cli: click.Group) -> None:
         cli.add_command(run_command, name="run")  # replaces Litestar's own `run` (now `tessera web`)
-        for cmd in (web_command, migrate_command, db_group, demo_command, tenants_group, users_group,
-                    api_clients_group, operators_group, worker_command, scheduler_command, relay_command):
+        for cmd in (
+            web_command,
+            migrate_command,
+            db_group,
+            demo_command,
+            tenants_group,
+            users_group,
+            api_clients_group,
+            operators_group,
+            worker_command,
+            scheduler_command,
+            relay_command,
+        ):
             cli.add_command(cmd)
         from workers.cli import COMMANDS as WORKER_COMMANDS
 

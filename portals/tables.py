@@ -63,8 +63,12 @@ class TableQuery:
 
     def url(self, base: str, **changes: Any) -> str:
         state = replace(self, **changes)
-        params: dict[str, Any] = {"page": state.page, "per_page": state.per_page, "sort": state.sort,
-                                  "dir": state.direction}
+        params: dict[str, Any] = {
+            "page": state.page,
+            "per_page": state.per_page,
+            "sort": state.sort,
+            "dir": state.direction,
+        }
         if state.q:
             params["q"] = state.q
         params.update({f"f_{k}": v for k, v in state.filters.items() if v})
@@ -94,8 +98,14 @@ def parse_query(params: Mapping[str, Any], spec: TableSpec) -> TableQuery:
         v = str(params.get(f"f_{f.key}") or "").strip()[:200]
         if v and (not f.choices or v in {c[0] for c in f.choices}):
             filters[f.key] = v
-    return TableQuery(page=max(1, _int("page", 1)), per_page=per_page, sort=sort, direction=direction,
-                      q=str(params.get("q") or "").strip()[:200], filters=filters)
+    return TableQuery(
+        page=max(1, _int("page", 1)),
+        per_page=per_page,
+        sort=sort,
+        direction=direction,
+        q=str(params.get("q") or "").strip()[:200],
+        filters=filters,
+    )
 
 
 @dataclass(frozen=True)
@@ -127,19 +137,26 @@ def apply_query(stmt: Select[Any], spec: TableSpec, query: TableQuery) -> Select
     return stmt
 
 
-async def fetch_page(session: AsyncSession, stmt: Select[Any], spec: TableSpec, query: TableQuery,
-                     *, scalars: bool = True) -> Page:
+async def fetch_page(
+    session: AsyncSession, stmt: Select[Any], spec: TableSpec, query: TableQuery, *, scalars: bool = True
+) -> Page:
     """Run the filtered count and the page query (two statements, whatever the page size)."""
     stmt = apply_query(stmt, spec, query)
-    total = (await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))).scalar_one()
+    total = (
+        await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    ).scalar_one()
     col = spec.column(query.sort)
     order = []
     if col is not None:
-        order.append(col.sort.desc().nulls_last() if query.direction == "desc" else col.sort.asc().nulls_last())
+        order.append(
+            col.sort.desc().nulls_last() if query.direction == "desc" else col.sort.asc().nulls_last()
+        )
     if spec.tiebreak is not None:
         order.append(spec.tiebreak)
     page_no = min(query.page, max(1, math.ceil(total / query.per_page)))
     query = replace(query, page=page_no)
-    result = await session.execute(stmt.order_by(*order).limit(query.per_page).offset((page_no - 1) * query.per_page))
+    result = await session.execute(
+        stmt.order_by(*order).limit(query.per_page).offset((page_no - 1) * query.per_page)
+    )
     rows = list(result.scalars()) if scalars else list(result.all())
     return Page(rows=rows, total=int(total), query=query, spec=spec)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request, Response
 from litestar.response import Redirect, Template
@@ -45,7 +45,7 @@ def principal(request: Request[Any, Any, Any]) -> Principal:
 
 
 def session(request: Request[Any, Any, Any]) -> SessionData:
-    return request.scope["state"]["session"]  # type: ignore[no-any-return]
+    return cast(SessionData, request.scope["state"]["session"])
 
 
 def flash(request: Request[Any, Any, Any], level: str, message: str) -> None:
@@ -56,7 +56,7 @@ def flash(request: Request[Any, Any, Any], level: str, message: str) -> None:
 def redirect(path: str, request: Request[Any, Any, Any] | None = None) -> Response[Any]:
     if request is not None and is_htmx(request.scope):
         return Response(content="", status_code=200, headers={"HX-Redirect": path})
-    return Redirect(path=path, status_code=303)  # type: ignore[return-value]
+    return Redirect(path=path, status_code=303)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -6,6 +6,7 @@ own demo data through ``DEMO_SEEDERS`` (each seeder must be idempotent too).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select
@@ -23,7 +24,7 @@ from tenants.provisioning import ProvisionRequest, provision_tenant
 from tenants.service import in_tenant
 
 DEMO_SLUG = "acme"
-DEMO_PASSWORD = "tessera-demo-2026"
+DEMO_PASSWORD = "tessera-demo-2026"  # noqa: S105 — published demo credentials
 DEMO_OPERATOR = "ops@tessera.example"
 
 # (role key, e-mail, full name, team)
@@ -47,21 +48,32 @@ DEMO_USERS: list[tuple[str, str, str, str | None]] = [
     ("hospital_admin", "hugo@acme.example", "Hugo Feng 冯浩", None),
     ("customer", "carol@customer.example", "Carol Customer", None),
 ]
-TEAM_MANAGERS = {"East sales": "sam@acme.example", "Service desk": "sid@acme.example",
-                 "Cardiology": "dr.lin@acme.example"}
+TEAM_MANAGERS = {
+    "East sales": "sam@acme.example",
+    "Service desk": "sid@acme.example",
+    "Cardiology": "dr.lin@acme.example",
+}
 
 DemoSeeder = Callable[[AsyncSession], Awaitable[None]]
 DEMO_SEEDERS: list[DemoSeeder] = []
 
 
 async def _ensure_tenant() -> None:
-    try:
-        await provision_tenant(get_database().engine, ProvisionRequest(
-            slug=DEMO_SLUG, name="Acme Manufacturing & Health 艾克美", admin_email=DEMO_USERS[0][1],
-            admin_password=DEMO_PASSWORD, admin_name=DEMO_USERS[0][2], locale="en", timezone="Asia/Shanghai",
-            currency="CNY", edition="enterprise"))
-    except Conflict:
-        pass  # already there
+    with contextlib.suppress(Conflict):  # already there
+        await provision_tenant(
+            get_database().engine,
+            ProvisionRequest(
+                slug=DEMO_SLUG,
+                name="Acme Manufacturing & Health 艾克美",
+                admin_email=DEMO_USERS[0][1],
+                admin_password=DEMO_PASSWORD,
+                admin_name=DEMO_USERS[0][2],
+                locale="en",
+                timezone="Asia/Shanghai",
+                currency="CNY",
+                edition="enterprise",
+            ),
+        )
 
 
 async def ensure_demo() -> list[tuple[str, str]]:
@@ -79,14 +91,22 @@ async def ensure_demo() -> list[tuple[str, str]]:
         users: dict[str, User] = {}
         for role, email, name, team in DEMO_USERS:
             if email not in existing:
-                users[email] = await create_user(session, email=email, full_name=name, password=DEMO_PASSWORD,
-                                                 role_keys=[role], team_id=teams[team].id if team else None)
+                users[email] = await create_user(
+                    session,
+                    email=email,
+                    full_name=name,
+                    password=DEMO_PASSWORD,
+                    role_keys=[role],
+                    team_id=teams[team].id if team else None,
+                )
         await session.flush()
         for team_name, manager_email in TEAM_MANAGERS.items():
-            team = teams[team_name]
-            if team.manager_id is None:
-                manager = (await session.execute(select(User).where(User.email == manager_email))).scalar_one()
-                team.manager_id = manager.id
+            managed = teams[team_name]
+            if managed.manager_id is None:
+                manager = (
+                    await session.execute(select(User).where(User.email == manager_email))
+                ).scalar_one()
+                managed.manager_id = manager.id
         for seed in DEMO_SEEDERS:
             await seed(session)
     return [(role, email) for role, email, _n, _t in DEMO_USERS]

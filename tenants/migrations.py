@@ -31,7 +31,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.kernel.db import asyncpg_url, utcnow, validate_schema_name
@@ -95,7 +95,9 @@ def upgrade_tenant(connection: Connection, schema: str, *, lock_timeout: str = "
     """Upgrade one tenant schema to head inside the caller's transaction (sync; ``run_sync``)."""
     script = _script("tenant")
     cfg = alembic_config("tenant")
-    cfg.attributes.update(connection=connection, schema=validate_schema_name(schema), lock_timeout=lock_timeout)
+    cfg.attributes.update(
+        connection=connection, schema=validate_schema_name(schema), lock_timeout=lock_timeout
+    )
 
     def _upgrade(rev: Any, _ctx: Any) -> Any:
         return script._upgrade_revs("head", rev)
@@ -136,8 +138,9 @@ def _engine(url: str, pool_size: int = 2) -> AsyncEngine:
     return create_async_engine(asyncpg_url(url), pool_size=pool_size, max_overflow=0)
 
 
-async def _migrate_one(engine: AsyncEngine, run_id: str, target: str, row: tuple[int, str, str, str | None],
-                       lock_timeout: str) -> TenantResult:
+async def _migrate_one(
+    engine: AsyncEngine, run_id: str, target: str, row: tuple[int, str, str, str | None], lock_timeout: str
+) -> TenantResult:
     tenant_id, slug, schema, before = row
     started = time.perf_counter()
     error: str | None = None
@@ -157,16 +160,23 @@ async def _migrate_one(engine: AsyncEngine, run_id: str, target: str, row: tuple
         if error:
             await conn.execute(update(Tenant).where(Tenant.id == tenant_id).values(migration_error=error))
         await conn.execute(
-            TenantMigrationLog.__table__.insert().values(
-                run_id=run_id, tenant_id=tenant_id, from_revision=before, to_revision=None if error else target,
-                ok=error is None, error=error, duration_ms=duration, finished_at=utcnow(),
+            insert(TenantMigrationLog).values(
+                run_id=run_id,
+                tenant_id=tenant_id,
+                from_revision=before,
+                to_revision=None if error else target,
+                ok=error is None,
+                error=error,
+                duration_ms=duration,
+                finished_at=utcnow(),
             )
         )
     return TenantResult(tenant_id, slug, before, None if error else target, error is None, error, duration)
 
 
-async def _migrate_chunk_async(url: str, run_id: str, target: str, rows: list[tuple[int, str, str, str | None]],
-                               lock_timeout: str) -> list[TenantResult]:
+async def _migrate_chunk_async(
+    url: str, run_id: str, target: str, rows: list[tuple[int, str, str, str | None]], lock_timeout: str
+) -> list[TenantResult]:
     engine = _engine(url)
     try:
         return [await _migrate_one(engine, run_id, target, row, lock_timeout) for row in rows]
@@ -174,12 +184,15 @@ async def _migrate_chunk_async(url: str, run_id: str, target: str, rows: list[tu
         await engine.dispose()
 
 
-def _migrate_chunk(args: tuple[str, str, str, list[tuple[int, str, str, str | None]], str]) -> list[TenantResult]:
+def _migrate_chunk(
+    args: tuple[str, str, str, list[tuple[int, str, str, str | None]], str],
+) -> list[TenantResult]:
     return asyncio.run(_migrate_chunk_async(*args))
 
 
-async def tenants_behind(engine: AsyncEngine, target: str, slugs: Iterable[str] | None = None
-                         ) -> list[tuple[int, str, str, str | None]]:
+async def tenants_behind(
+    engine: AsyncEngine, target: str, slugs: Iterable[str] | None = None
+) -> list[tuple[int, str, str, str | None]]:
     """The one query that decides the work: live tenants whose schema is not at ``target``."""
     stmt = (
         select(Tenant.id, Tenant.slug, Tenant.schema_name, Tenant.schema_revision)
@@ -227,7 +240,9 @@ def migrate_all(
             # fork: children start with no engine (the parent disposed its own) and skip re-imports.
             ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
             with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                for part in pool.map(_migrate_chunk, [(url, run_id, target, c, lock_timeout) for c in chunks]):
+                for part in pool.map(
+                    _migrate_chunk, [(url, run_id, target, c, lock_timeout) for c in chunks]
+                ):
                     report.results.extend(part)
     report.results.sort(key=lambda r: r.tenant_id)
     report.elapsed_s = time.perf_counter() - started

@@ -30,10 +30,16 @@ async def create_operator(*, email: str, full_name: str, password: str) -> Opera
 
 
 async def authenticate_operator(session: AsyncSession, email: str, password: str) -> Operator:
-    op = (await session.execute(
-        select(Operator).where(func.lower(Operator.email) == (email or "").strip().lower())
-    )).scalar_one_or_none()
-    if not verify_password(op.password_hash if op else None, password or "") or op is None or not op.is_active:
+    op = (
+        await session.execute(
+            select(Operator).where(func.lower(Operator.email) == (email or "").strip().lower())
+        )
+    ).scalar_one_or_none()
+    if (
+        not verify_password(op.password_hash if op else None, password or "")
+        or op is None
+        or not op.is_active
+    ):
         raise InvalidCredentials()
     async with audited(session, "operator.signed_in"):
         op.last_login_at = utcnow()

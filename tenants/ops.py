@@ -51,8 +51,12 @@ async def _migrations() -> dict[str, Any]:
     target = head("tenant")
     async with engine.connect() as conn:
         behind = await conn.scalar(
-            text("SELECT count(*) FROM public.tenants WHERE status IN ('active','suspended','deleted') "
-                 "AND schema_revision IS DISTINCT FROM :h"), {"h": target})
+            text(
+                "SELECT count(*) FROM public.tenants WHERE status IN ('active','suspended','deleted') "
+                "AND schema_revision IS DISTINCT FROM :h"
+            ),
+            {"h": target},
+        )
     if shared != head("shared") or behind:
         raise RuntimeError(f"shared at {shared} (head {head('shared')}), {behind} tenant(s) behind {target}")
     return {"shared": shared, "tenant": target}
@@ -61,10 +65,15 @@ async def _migrations() -> dict[str, Any]:
 @get("/ready", opt=OPS, include_in_schema=False)
 async def ready() -> Response[dict[str, Any]]:
     """Readiness: database, Redis and migrations at head. 503 lists what is wrong."""
-    checks = dict(await asyncio.gather(_check("database", _database()), _check("redis", _redis()),
-                                       _check("migrations", _migrations())))
+    checks = dict(
+        await asyncio.gather(
+            _check("database", _database()), _check("redis", _redis()), _check("migrations", _migrations())
+        )
+    )
     ok = all(c["ok"] for c in checks.values())
-    return Response({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+    return Response(
+        {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
+    )
 
 
 @get("/metrics", opt=OPS, include_in_schema=False)

@@ -30,8 +30,37 @@ from tenants.models import Tenant
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
-    "www api app admin operator ops static assets cdn mail smtp imap auth login signup status docs help "
-    "support billing tessera public template schema system root metrics health ready".split()
+    {
+        "www",
+        "api",
+        "app",
+        "admin",
+        "operator",
+        "ops",
+        "static",
+        "assets",
+        "cdn",
+        "mail",
+        "smtp",
+        "imap",
+        "auth",
+        "login",
+        "signup",
+        "status",
+        "docs",
+        "help",
+        "support",
+        "billing",
+        "tessera",
+        "public",
+        "template",
+        "schema",
+        "system",
+        "root",
+        "metrics",
+        "health",
+        "ready",
+    }
 )
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -69,7 +98,9 @@ def schema_for(slug: str) -> str:
 def validate(req: ProvisionRequest) -> None:
     errors: list[FieldError] = []
     if not SLUG_RE.match(req.slug or ""):
-        errors.append(FieldError("slug", "Use 3–40 lower-case letters, digits or hyphens, starting with a letter."))
+        errors.append(
+            FieldError("slug", "Use 3–40 lower-case letters, digits or hyphens, starting with a letter.")
+        )
     elif req.slug in RESERVED_SLUGS or "--" in req.slug:
         errors.append(FieldError("slug", "This address is reserved; choose another."))
     if not (req.name or "").strip() or len(req.name) > 200:
@@ -114,11 +145,23 @@ async def provision_tenant(engine: AsyncEngine, req: ProvisionRequest) -> Provis
             if taken is not None:
                 raise SlugTaken(req.slug)
             shared = AsyncSession(bind=conn, info={})
-            with context.bound(actor=context.current().actor if context.current().actor.kind != "anonymous"
-                               else Actor.system("provisioning")):
-                tenant = Tenant(slug=req.slug, name=req.name.strip(), schema_name=schema, status="active",
-                                edition=req.edition, locale=req.locale, timezone=req.timezone,
-                                currency=req.currency, schema_revision=revision, migrated_at=utcnow())
+            with context.bound(
+                actor=context.current().actor
+                if context.current().actor.kind != "anonymous"
+                else Actor.system("provisioning")
+            ):
+                tenant = Tenant(
+                    slug=req.slug,
+                    name=req.name.strip(),
+                    schema_name=schema,
+                    status="active",
+                    edition=req.edition,
+                    locale=req.locale,
+                    timezone=req.timezone,
+                    currency=req.currency,
+                    schema_revision=revision,
+                    migrated_at=utcnow(),
+                )
                 shared.add(tenant)
                 await shared.flush()
                 await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')

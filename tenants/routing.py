@@ -54,8 +54,16 @@ class HostMatch:
 
 
 def tenant_ref(t: Tenant) -> TenantRef:
-    return TenantRef(id=t.id, slug=t.slug, schema=t.schema_name, name=t.name, status=t.status,
-                     locale=t.locale, timezone=t.timezone, currency=t.currency)
+    return TenantRef(
+        id=t.id,
+        slug=t.slug,
+        schema=t.schema_name,
+        name=t.name,
+        status=t.status,
+        locale=t.locale,
+        timezone=t.timezone,
+        currency=t.currency,
+    )
 
 
 class TenantDirectory:

@@ -47,8 +47,10 @@ async def get_tenant(session: AsyncSession, slug: str, *, lock: bool = False) ->
 
 @asynccontextmanager
 async def _platform_change(actor: Actor | None = None) -> AsyncIterator[AsyncSession]:
-    with context.bound(actor=actor or (context.current().actor if context.current().actor.kind != "anonymous"
-                                       else Actor.system("cli"))):
+    with context.bound(
+        actor=actor
+        or (context.current().actor if context.current().actor.kind != "anonymous" else Actor.system("cli"))
+    ):
         async with unit_of_work(get_database().shared_session()) as s:
             yield s
     directory.invalidate()
@@ -91,9 +93,11 @@ async def purge_tenant(slug: str, force: bool = False, actor: Actor | None = Non
         if t.status != "deleted":
             raise Conflict("tenant_not_deleted", "Only a deleted tenant can be purged; delete it first.")
         if not force and t.purge_after and t.purge_after > utcnow():
-            raise Conflict("tenant_in_grace_period",
-                           "The tenant is in its grace period until {until}.",
-                           params={"until": t.purge_after.isoformat(timespec="minutes")})
+            raise Conflict(
+                "tenant_in_grace_period",
+                "The tenant is in its grace period until {until}.",
+                params={"until": t.purge_after.isoformat(timespec="minutes")},
+            )
         schema = validate_schema_name(t.schema_name)
         await s.execute(select(1))  # keep the row lock while dropping
         conn = await s.connection()
@@ -109,8 +113,15 @@ async def purge_tenant(slug: str, force: bool = False, actor: Actor | None = Non
 
 async def purge_due_tenants() -> list[str]:
     async with get_database().shared_session() as s:
-        due = (await s.execute(select(Tenant.slug).where(Tenant.status == "deleted",
-                                                         Tenant.purge_after <= utcnow()))).scalars().all()
+        due = (
+            (
+                await s.execute(
+                    select(Tenant.slug).where(Tenant.status == "deleted", Tenant.purge_after <= utcnow())
+                )
+            )
+            .scalars()
+            .all()
+        )
     purged = []
     for slug in due:
         await purge_tenant(slug)
@@ -129,10 +140,13 @@ async def in_tenant(slug: str, actor: Actor | None = None) -> AsyncIterator[tupl
             yield session, ref
 
 
-async def create_user_in_tenant(slug: str, *, email: str, full_name: str, password: str,
-                                role_keys: list[str]) -> int:
+async def create_user_in_tenant(
+    slug: str, *, email: str, full_name: str, password: str, role_keys: list[str]
+) -> int:
     async with in_tenant(slug) as (session, _ref):
-        user = await create_user(session, email=email, full_name=full_name, password=password, role_keys=role_keys)
+        user = await create_user(
+            session, email=email, full_name=full_name, password=password, role_keys=role_keys
+        )
         return user.id
 
 

@@ -87,15 +87,28 @@ async def _build_tenant(slug: str) -> TenantWorld:
     from tenants.provisioning import ProvisionRequest, provision_tenant
     from tenants.service import in_tenant
 
-    result = await provision_tenant(get_database().engine, ProvisionRequest(
-        slug=slug, name=f"{slug.title()} Ltd", admin_email=f"ada@{slug}.example", admin_password=PASSWORD,
-        admin_name="Ada Admin"))
+    result = await provision_tenant(
+        get_database().engine,
+        ProvisionRequest(
+            slug=slug,
+            name=f"{slug.title()} Ltd",
+            admin_email=f"ada@{slug}.example",
+            admin_password=PASSWORD,
+            admin_name="Ada Admin",
+        ),
+    )
     users = {"ada": result.admin_user_id}
     async with in_tenant(slug) as (session, _ref):
         team = await create_team(session, name="East", manager_id=None)
         for p in PERSONAS[1:]:
-            u = await create_user(session, email=p.email.format(slug=slug), full_name=p.name, password=PASSWORD,
-                                  role_keys=list(p.roles), team_id=team.id if p.team else None)
+            u = await create_user(
+                session,
+                email=p.email.format(slug=slug),
+                full_name=p.name,
+                password=PASSWORD,
+                role_keys=list(p.roles),
+                team_id=team.id if p.team else None,
+            )
             users[p.key] = u.id
         await session.flush()
         await session.execute(update(Team).where(Team.id == team.id).values(manager_id=users["sam"]))
@@ -123,8 +136,9 @@ async def world() -> AsyncIterator[dict[str, TenantWorld]]:
 async def _drop_test_database() -> None:
     import asyncpg
 
-    dsn = _with_database(os.environ["TESSERA_TEST_ADMIN_URL"], "postgres").replace("postgresql+asyncpg://",
-                                                                                   "postgresql://")
+    dsn = _with_database(os.environ["TESSERA_TEST_ADMIN_URL"], "postgres").replace(
+        "postgresql+asyncpg://", "postgresql://"
+    )
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')

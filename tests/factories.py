@@ -32,8 +32,13 @@ def factory(name: str) -> Callable[[Factory], Factory]:
 async def make_user(session: AsyncSession, tenant: Any, marker: str) -> int:
     from app.security.services.users import create_user
 
-    user = await create_user(session, email=f"{marker}@example.com", full_name=f"User {marker}",
-                             password="correct horse battery", role_keys=["employee"])
+    user = await create_user(
+        session,
+        email=f"{marker}@example.com",
+        full_name=f"User {marker}",
+        password="correct horse battery",
+        role_keys=["employee"],
+    )
     return user.id
 
 
@@ -42,8 +47,13 @@ async def make_invitation(session: AsyncSession, tenant: Any, marker: str) -> in
     from app.kernel.db import utcnow
     from app.security.models import Invitation
 
-    inv = Invitation(email=f"{marker}@invited.example", full_name=f"Invitee {marker}", role_keys=["employee"],
-                     expires_at=utcnow().replace(year=utcnow().year + 1), locale="en")
+    inv = Invitation(
+        email=f"{marker}@invited.example",
+        full_name=f"Invitee {marker}",
+        role_keys=["employee"],
+        expires_at=utcnow().replace(year=utcnow().year + 1),
+        locale="en",
+    )
     session.add(inv)
     await session.flush()
     return inv.id

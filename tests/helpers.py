@@ -17,7 +17,8 @@ BODY_CSRF_RE = re.compile(r'data-csrf="([^"]*)"')
 
 def csrf_from(html: str) -> str:
     m = CSRF_RE.search(html) or BODY_CSRF_RE.search(html)
-    assert m and m.group(1), "page has no CSRF token"
+    assert m, "page has no CSRF token"
+    assert m.group(1), "page has an empty CSRF token"
     return m.group(1)
 
 
@@ -36,8 +37,9 @@ class Browser:
                 self.csrf = m.group(1)
         return r
 
-    async def post(self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True,
-                   **kw: Any) -> httpx.Response:
+    async def post(
+        self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kw: Any
+    ) -> httpx.Response:
         data = dict(data or {})
         if csrf:
             if self.csrf is None:

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from app.security.guards import declared_permission, is_auto_options
-from app.security.permissions import AUTHENTICATED, CATALOGUE, OPERATOR, PUBLIC, ROUTE_MARKERS
+from app.security.permissions import CATALOGUE, OPERATOR, PUBLIC, ROUTE_MARKERS
 from tests.factories import FACTORIES
 from tests.helpers import browser, http, signed_in
 from tests.world import PERSONAS
@@ -86,12 +86,17 @@ async def disjoint_ids(world):
 
     schema = world["globex"].schema
     async with get_database().engine.begin() as conn:
-        rows = await conn.execute(text(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = :s AND is_identity = 'YES'"), {"s": schema})
+        rows = await conn.execute(
+            text(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = :s AND is_identity = 'YES'"
+            ),
+            {"s": schema},
+        )
         for table, column in rows.all():
             await conn.exec_driver_sql(
-                f'ALTER TABLE "{schema}"."{table}" ALTER COLUMN "{column}" RESTART WITH 1000000')
+                f'ALTER TABLE "{schema}"."{table}" ALTER COLUMN "{column}" RESTART WITH 1000000'
+            )
     return True
 
 
@@ -107,8 +112,11 @@ async def api_token(app, tenant, scopes: list[str]) -> str:
 
     issued = await create_api_client(tenant.slug, name="route test", scopes=scopes)
     async with http(app, tenant.host) as c:
-        r = await c.post("/oauth/token", data={"grant_type": "client_credentials"},
-                         auth=(issued.client.client_id, issued.client_secret))
+        r = await c.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(issued.client.client_id, issued.client_secret),
+        )
     assert r.status_code == 200, r.text
     return r.json()["access_token"]
 
@@ -129,10 +137,18 @@ async def test_ids_from_another_tenant_are_not_found(app, acme, globex, disjoint
             foreign_id = await make(globex, resource, f"iso-{uuid.uuid4().hex[:10]}")
             url = fill(path, foreign_id)
             if is_api(path):
-                r = await a.client.request(method, url, headers={"Authorization": f"Bearer {acme_token}"},
-                                           json={} if method != "GET" else None)
-                own = await g.client.request(method, url, headers={"Authorization": f"Bearer {globex_token}"},
-                                             json={} if method != "GET" else None)
+                r = await a.client.request(
+                    method,
+                    url,
+                    headers={"Authorization": f"Bearer {acme_token}"},
+                    json={} if method != "GET" else None,
+                )
+                own = await g.client.request(
+                    method,
+                    url,
+                    headers={"Authorization": f"Bearer {globex_token}"},
+                    json={} if method != "GET" else None,
+                )
             elif method == "GET":
                 r, own = await a.get(url), await g.get(url)
             else:
@@ -170,8 +186,12 @@ async def test_routes_refuse_callers_without_the_permission(app, acme, disjoint_
             other = next(k for k in ALL_SCOPES if k != perm)
             tokens.setdefault(other, await api_token(app, acme, [other]))
             async with http(app, acme.host) as c:
-                r = await c.request(method, url, headers={"Authorization": f"Bearer {tokens[other]}"},
-                                    json={} if method != "GET" else None)
+                r = await c.request(
+                    method,
+                    url,
+                    headers={"Authorization": f"Bearer {tokens[other]}"},
+                    json={} if method != "GET" else None,
+                )
         else:
             async with signed_in(app, acme, _lacking(perm)) as b:
                 r = await (b.get(url) if method == "GET" else b.post(url, {}))

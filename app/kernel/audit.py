@@ -98,7 +98,7 @@ def _columns(obj: Any) -> list[Any]:
 
 
 def _snapshot(obj: Any) -> dict[str, Any]:
-    excluded = getattr(obj, "__audit_exclude__", frozenset())
+    excluded: frozenset[str] = getattr(obj, "__audit_exclude__", frozenset())
     out: dict[str, Any] = {}
     for col in _columns(obj):
         key = col.key
@@ -107,7 +107,7 @@ def _snapshot(obj: Any) -> dict[str, Any]:
 
 
 def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    excluded = getattr(obj, "__audit_exclude__", frozenset())
+    excluded: frozenset[str] = getattr(obj, "__audit_exclude__", frozenset())
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for col in _columns(obj):
@@ -146,30 +146,54 @@ def _record_flush(session: Session, _flush_context: Any) -> None:
     rows: list[dict[str, Any]] = []
     for obj in session.new:
         if _is_audited(obj):
-            rows.append({**base, "action": f"{obj.__tablename__}.create", "entity_type": obj.__tablename__,
-                         "entity_id": _entity_id(obj), "before": None, "after": _snapshot(obj)})
+            rows.append(
+                {
+                    **base,
+                    "action": f"{obj.__tablename__}.create",
+                    "entity_type": obj.__tablename__,
+                    "entity_id": _entity_id(obj),
+                    "before": None,
+                    "after": _snapshot(obj),
+                }
+            )
     for obj in session.dirty:
         if _is_audited(obj) and session.is_modified(obj, include_collections=False):
             before, after = _changes(obj)
             if after:
-                rows.append({**base, "action": f"{obj.__tablename__}.update", "entity_type": obj.__tablename__,
-                             "entity_id": _entity_id(obj), "before": before, "after": after})
+                rows.append(
+                    {
+                        **base,
+                        "action": f"{obj.__tablename__}.update",
+                        "entity_type": obj.__tablename__,
+                        "entity_id": _entity_id(obj),
+                        "before": before,
+                        "after": after,
+                    }
+                )
     for obj in session.deleted:
         if _is_audited(obj):
-            rows.append({**base, "action": f"{obj.__tablename__}.delete", "entity_type": obj.__tablename__,
-                         "entity_id": _entity_id(obj), "before": _snapshot(obj), "after": None})
+            rows.append(
+                {
+                    **base,
+                    "action": f"{obj.__tablename__}.delete",
+                    "entity_type": obj.__tablename__,
+                    "entity_id": _entity_id(obj),
+                    "before": _snapshot(obj),
+                    "after": None,
+                }
+            )
     if not rows:
         return
-    table = AuditEntry.__table__ if session.info.get("tenant_schema") else PlatformAuditEntry.__table__
-    session.connection().execute(insert(table), rows)
+    model = AuditEntry if session.info.get("tenant_schema") else PlatformAuditEntry
+    session.connection().execute(insert(model), rows)
 
 
 @asynccontextmanager
 async def audited(session: AsyncSession, name: str) -> AsyncIterator[None]:
     """Label every change flushed inside the block with a business event name (``user.invited``).
 
-        async with audited(session, "user.invited"):
-            session.add(invitation)
+    async with audited(session, "user.invited"):
+        session.add(invitation)
     """
     info = session.sync_session.info
     previous = info.get("audit_event")

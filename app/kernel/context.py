@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +49,12 @@ class RequestContext:
     request_id: str | None = None
     ip: str | None = None
     user_agent: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
-_current: ContextVar[RequestContext] = ContextVar("tessera_request_context", default=RequestContext())
+_current: ContextVar[RequestContext] = ContextVar(
+    "tessera_request_context",
+    default=RequestContext(),  # noqa: B039 — frozen dataclass, never mutated
+)
 
 
 def current() -> RequestContext:

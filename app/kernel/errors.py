@@ -8,7 +8,8 @@ translated through the same catalogue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, ClassVar
 
 PROBLEM_BASE = "https://tessera.dev/problems/"
@@ -18,7 +19,7 @@ PROBLEM_BASE = "https://tessera.dev/problems/"
 class FieldError:
     field: str
     message: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dc_field(default_factory=dict)
 
 
 class DomainError(Exception):

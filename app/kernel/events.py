@@ -45,7 +45,9 @@ class Subscription:
 _SUBSCRIPTIONS: dict[str, Subscription] = {}
 
 
-def subscribe(topic: str, *, max_retries: int = 10, time_limit_ms: int = 60_000) -> Callable[[Handler], Handler]:
+def subscribe(
+    topic: str, *, max_retries: int = 10, time_limit_ms: int = 60_000
+) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         name = f"{fn.__module__}.{fn.__name__}"
         if name in _SUBSCRIPTIONS and _SUBSCRIPTIONS[name].handler is not fn:

@@ -43,8 +43,9 @@ def render(template: str, locale: str | None, **params: Any) -> RenderedMail:
     return RenderedMail(subject=first.removeprefix("Subject:").strip(), text=body.strip() + "\n", html=html)
 
 
-def build_message(to: str, mail: RenderedMail, *, message_id: str | None = None,
-                  headers: dict[str, str] | None = None) -> EmailMessage:
+def build_message(
+    to: str, mail: RenderedMail, *, message_id: str | None = None, headers: dict[str, str] | None = None
+) -> EmailMessage:
     settings = get_settings()
     msg = EmailMessage()
     msg["From"] = settings.mail_from
@@ -69,8 +70,9 @@ def _send_sync(msg: EmailMessage) -> None:
         smtp.send_message(msg)
 
 
-async def send(to: str, mail: RenderedMail, *, message_id: str | None = None,
-               headers: dict[str, str] | None = None) -> None:
+async def send(
+    to: str, mail: RenderedMail, *, message_id: str | None = None, headers: dict[str, str] | None = None
+) -> None:
     """Deliver one message. ``message_id`` should derive from the event id: a retried job then
     re-sends the *same* message, which receiving servers and clients de-duplicate."""
     await asyncio.to_thread(_send_sync, build_message(to, mail, message_id=message_id, headers=headers))

@@ -30,9 +30,7 @@ class OutboxEvent(SharedBase):
 
     __tablename__ = "outbox"
     __audit__ = False
-    __table_args__ = (
-        Index("ix_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
-    )
+    __table_args__ = (Index("ix_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True, default=uuid.uuid4)

@@ -73,29 +73,44 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            out.append({"field": item.get("key") or item.get("source") or "", "message": item.get("message", "")})
+            out.append(
+                {"field": item.get("key") or item.get("source") or "", "message": item.get("message", "")}
+            )
     return out
 
 
-def _page(request: Request, status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
+def _page(
+    request: Request, status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
     tenant = context.current_tenant()
     return Template(
         template_name="errors/error.html",
-        context={"status": status, "title": i18n.gettext(title), "detail": detail, "tenant": tenant,
-                 "request_id": context.current().request_id},
+        context={
+            "status": status,
+            "title": i18n.gettext(title),
+            "detail": detail,
+            "tenant": tenant,
+            "request_id": context.current().request_id,
+        },
         status_code=status,
         headers=headers,
         media_type=MediaType.HTML,
-    )  # type: ignore[return-value]
+    )
 
 
-def _respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def _respond(
+    request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
     if wants_json(request.scope):
         return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
     if is_htmx(request.scope):
         # htmx shows this text in the page's error toast (portals/static/app.js)
-        return Response(content=body.get("detail") or body["title"], status_code=status, media_type=MediaType.TEXT,
-                        headers=headers)
+        return Response(
+            content=body.get("detail") or body["title"],
+            status_code=status,
+            media_type=MediaType.TEXT,
+            headers=headers,
+        )
     return _page(request, status, body["title"], body.get("detail", ""), headers)
 
 
@@ -103,8 +118,14 @@ def domain_error_handler(request: Request, exc: DomainError) -> Response:
     with_locale = i18n.gettext(exc.message, **exc.params) if not wants_json(request.scope) else exc.english
     errors = [{"field": e.field, "message": e.message.format(**e.params)} for e in exc.errors]
     headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
-    body = problem(exc.status, exc.title, code=exc.code, detail=with_locale, instance=request.url.path,
-                   errors=errors or None)
+    body = problem(
+        exc.status,
+        exc.title,
+        code=exc.code,
+        detail=with_locale,
+        instance=request.url.path,
+        errors=errors or None,
+    )
     return _respond(request, exc.status, body, headers)
 
 
@@ -112,8 +133,14 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
-        body = problem(400, "Invalid request", code="invalid_request", detail=_clean_detail(exc.detail),
-                       instance=request.url.path, errors=errors or None)
+        body = problem(
+            400,
+            "Invalid request",
+            code="invalid_request",
+            detail=_clean_detail(exc.detail),
+            instance=request.url.path,
+            errors=errors or None,
+        )
         return _respond(request, 400, body)
     code = _CODES.get(status, "http_error")
     if status == 400 and "JSON" in (exc.detail or ""):
@@ -122,7 +149,10 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotFoundException):
         detail = "The page or resource was not found."
     elif isinstance(exc, PermissionDeniedException) and "CSRF" in (exc.detail or ""):
-        code, detail = "csrf_failed", "The form expired or was not sent from this site. Reload the page and try again."
+        code, detail = (
+            "csrf_failed",
+            "The form expired or was not sent from this site. Reload the page and try again.",
+        )
     body = problem(status, _TITLES.get(status, "Error"), code=code, detail=detail, instance=request.url.path)
     headers = dict(exc.headers or {})
     if isinstance(exc, NotAuthorizedException) and wants_json(request.scope):
@@ -141,13 +171,17 @@ def _clean_detail(detail: str | None) -> str:
 def login_required_handler(request: Request, exc: LoginRequired) -> Response:
     if wants_json(request.scope):
         body = problem(401, "Authentication required", code="unauthorized", instance=request.url.path)
-        return Response(content=body, status_code=401, media_type=PROBLEM_MEDIA_TYPE,
-                        headers={"WWW-Authenticate": 'Bearer realm="tessera"'})
+        return Response(
+            content=body,
+            status_code=401,
+            media_type=PROBLEM_MEDIA_TYPE,
+            headers={"WWW-Authenticate": 'Bearer realm="tessera"'},
+        )
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     location = f"{exc.login_path}?next={target}" if request.method == "GET" else exc.login_path
     if is_htmx(request.scope):
         return Response(content="", status_code=200, headers={"HX-Redirect": location})
-    return Redirect(path=location, status_code=303)  # type: ignore[return-value]
+    return Redirect(path=location, status_code=303)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

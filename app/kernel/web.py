@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from litestar.di import NamedDependency
@@ -84,8 +84,8 @@ class RequestContextMiddleware(ASGIMiddleware):
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"].append((b"x-request-id", request_id.encode()))  # type: ignore[union-attr]
+                headers = cast("list[tuple[bytes, bytes]]", message.setdefault("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
             await send(message)
 
         started = time.perf_counter()
@@ -98,8 +98,14 @@ class RequestContextMiddleware(ASGIMiddleware):
             REQUESTS.labels(method, route, str(status_holder[0])).inc()
             LATENCY.labels(method, route).observe(elapsed)
             if route not in ("/health", "/metrics"):
-                log.info("request", method=method, path=scope.get("path"), status=status_holder[0],
-                         duration_ms=round(elapsed * 1000, 2), ip=ip)
+                log.info(
+                    "request",
+                    method=method,
+                    path=scope.get("path"),
+                    status=status_holder[0],
+                    duration_ms=round(elapsed * 1000, 2),
+                    ip=ip,
+                )
 
 
 def request_session(scope: Scope) -> Any:

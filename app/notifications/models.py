@@ -31,7 +31,9 @@ class NotificationPreference(TenantBase):
 
     __tablename__ = "notification_preferences"
 
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     kind: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)  # "in_app" | "email"
     enabled: Mapped[bool] = mapped_column(Boolean)

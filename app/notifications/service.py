@@ -7,7 +7,7 @@ Preferences decide the channels; a kind's defaults apply when the user has set n
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.audit import audited
@@ -25,39 +25,52 @@ async def wanted_channels(session: AsyncSession, user_id: int, kind: str) -> set
     wanted = {c for c, on in (("in_app", k.in_app), ("email", k.email)) if on}
     rows = await session.execute(
         select(NotificationPreference.channel, NotificationPreference.enabled).where(
-            NotificationPreference.user_id == user_id, NotificationPreference.kind == kind)
+            NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
+        )
     )
     for channel, enabled in rows:
         (wanted.add if enabled else wanted.discard)(channel)
     return wanted
 
 
-async def notify(session: AsyncSession, user_id: int, kind: str, *, title: str, body: str = "",
-                 link: str | None = None) -> Notification | None:
+async def notify(
+    session: AsyncSession, user_id: int, kind: str, *, title: str, body: str = "", link: str | None = None
+) -> Notification | None:
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     channels = await wanted_channels(session, user_id, kind)
     note = None
     if "in_app" in channels:
-        note = Notification(user_id=user_id, kind=kind, title=title[:300], body=body, link=link,
-                            created_at=utcnow())
+        note = Notification(
+            user_id=user_id, kind=kind, title=title[:300], body=body, link=link, created_at=utcnow()
+        )
         session.add(note)
         await session.flush()
     if "email" in channels:
-        await publish(session, EMAIL_REQUESTED,
-                      {"user_id": user_id, "kind": kind, "title": title[:300], "body": body, "link": link})
+        await publish(
+            session,
+            EMAIL_REQUESTED,
+            {"user_id": user_id, "kind": kind, "title": title[:300], "body": body, "link": link},
+        )
     return note
 
 
 async def unread_count(session: AsyncSession, user_id: int) -> int:
-    stmt = select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))
+    stmt = (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    )
     return int(await session.scalar(stmt) or 0)
 
 
 async def recent(session: AsyncSession, user_id: int, limit: int = 50) -> list[Notification]:
-    stmt = (select(Notification).where(Notification.user_id == user_id)
-            .order_by(Notification.id.desc()).limit(limit))
+    stmt = (
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.id.desc())
+        .limit(limit)
+    )
     return list((await session.execute(stmt)).scalars())
 
 
@@ -65,8 +78,9 @@ async def mark_read(session: AsyncSession, user_id: int, notification_id: int | 
     """Mark one (or, with no id, all) of the user's notifications read; returns how many changed."""
     stmt = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if notification_id is not None:
-        exists = await session.scalar(select(Notification.id).where(
-            Notification.id == notification_id, Notification.user_id == user_id))
+        exists = await session.scalar(
+            select(Notification.id).where(Notification.id == notification_id, Notification.user_id == user_id)
+        )
         if exists is None:
             raise NotFound("notification")
         stmt = stmt.where(Notification.id == notification_id)
@@ -76,7 +90,9 @@ async def mark_read(session: AsyncSession, user_id: int, notification_id: int | 
 
 async def preferences(session: AsyncSession, user_id: int) -> dict[str, dict[str, bool]]:
     out = {k.key: {"in_app": k.in_app, "email": k.email} for k in KINDS.values()}
-    rows = await session.execute(select(NotificationPreference).where(NotificationPreference.user_id == user_id))
+    rows = await session.execute(
+        select(NotificationPreference).where(NotificationPreference.user_id == user_id)
+    )
     for pref in rows.scalars():
         if pref.kind in out:
             out[pref.kind][pref.channel] = pref.enabled
@@ -87,12 +103,15 @@ async def save_preferences(session: AsyncSession, user_id: int, chosen: set[tupl
     """``chosen`` holds (kind, channel) pairs the user ticked; every other known pair is off."""
     unknown = [f"{k}:{c}" for k, c in chosen if k not in KINDS or c not in CHANNELS]
     if unknown:
-        raise ValidationFailed([FieldError("preferences", "Unknown notification setting: {x}.",
-                                           {"x": ", ".join(unknown)})])
+        raise ValidationFailed(
+            [FieldError("preferences", "Unknown notification setting: {x}.", {"x": ", ".join(unknown)})]
+        )
     async with audited(session, "notifications.preferences_saved"):
-        await session.execute(NotificationPreference.__table__.delete().where(
-            NotificationPreference.user_id == user_id))
-        session.add_all([
-            NotificationPreference(user_id=user_id, kind=k, channel=c, enabled=(k, c) in chosen)
-            for k in KINDS for c in CHANNELS
-        ])
+        await session.execute(delete(NotificationPreference).where(NotificationPreference.user_id == user_id))
+        session.add_all(
+            [
+                NotificationPreference(user_id=user_id, kind=k, channel=c, enabled=(k, c) in chosen)
+                for k in KINDS
+                for c in CHANNELS
+            ]
+        )

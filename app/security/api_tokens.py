@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from app.kernel.redis import get_redis
 
 TOKEN_TTL_SECONDS = 3600
-_TOKEN = "tessera:tok:"
+_TOKEN = "tessera:tok:"  # noqa: S105 — a Redis key prefix
 _CLIENT_TOKENS = "tessera:client-tokens:"
 
 

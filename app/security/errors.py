@@ -37,9 +37,13 @@ class LinkInvalid(DomainError):
 
 class EmailTaken(Conflict):
     def __init__(self, email: str) -> None:
-        super().__init__("email_taken", "A user with the e-mail {email} already exists.", params={"email": email})
+        super().__init__(
+            "email_taken", "A user with the e-mail {email} already exists.", params={"email": email}
+        )
 
 
 class PasswordLoginDisabled(Forbidden):
     def __init__(self) -> None:
-        super().__init__("Your organisation signs in with single sign-on only.", code="password_login_disabled")
+        super().__init__(
+            "Your organisation signs in with single sign-on only.", code="password_login_disabled"
+        )

@@ -46,8 +46,9 @@ def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRoute
     principal: Principal | None = state.get("principal")
     if principal is None:
         if is_api_path(connection.scope["path"]):
-            raise NotAuthorizedException("A bearer access token is required.",
-                                         headers={"WWW-Authenticate": 'Bearer realm="tessera"'})
+            raise NotAuthorizedException(
+                "A bearer access token is required.", headers={"WWW-Authenticate": 'Bearer realm="tessera"'}
+            )
         raise LoginRequired()
     if not principal.can(permission):
         raise Forbidden()

@@ -71,8 +71,12 @@ class Role(TenantBase, IdMixin, TimestampMixin):
 class UserRole(TenantBase):
     __tablename__ = "user_roles"
 
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    role_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class Invitation(TenantBase, IdMixin, TimestampMixin):
@@ -90,7 +94,9 @@ class Invitation(TenantBase, IdMixin, TimestampMixin):
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    accepted_user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    accepted_user_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     locale: Mapped[str] = mapped_column(String(16), default="en")
 
@@ -146,8 +152,9 @@ class ApiClient(SharedBase, IdMixin, TimestampMixin):
     __tablename__ = "api_clients"
     __audit_exclude__ = frozenset({"secret_hash"})
 
-    tenant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("public.tenants.id", ondelete="CASCADE"),
-                                           index=True)
+    tenant_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("public.tenants.id", ondelete="CASCADE"), index=True
+    )
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(120))

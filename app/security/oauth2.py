@@ -30,7 +30,7 @@ from app.settings import get_settings
 TOKEN_TTL = api_tokens.TOKEN_TTL_SECONDS
 
 
-class _Client(ClientMixin):  # type: ignore[misc]
+class _Client(ClientMixin):
     def __init__(self, row: ApiClient, tenant_active: bool) -> None:
         self.row = row
         self.tenant_active = tenant_active
@@ -63,7 +63,7 @@ class _Client(ClientMixin):  # type: ignore[misc]
         return grant_type == "client_credentials"
 
 
-class _Server(AuthorizationServer):  # type: ignore[misc]
+class _Server(AuthorizationServer):
     """One per request: it carries the pre-fetched client and collects the issued token."""
 
     def __init__(self, client: _Client | None) -> None:
@@ -76,11 +76,22 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
     def query_client(self, client_id: str) -> _Client | None:
         return self._client if self._client and self._client.get_client_id() == client_id else None
 
-    def _generate(self, grant_type: str, client: _Client, user: Any = None, scope: str | None = None,
-                  expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+    def _generate(
+        self,
+        grant_type: str,
+        client: _Client,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
         # The access token itself is minted in Redis after Authlib approves (see token_endpoint).
-        return {"token_type": "Bearer", "access_token": "", "expires_in": TOKEN_TTL,
-                "scope": client.get_allowed_scope(scope)}
+        return {
+            "token_type": "Bearer",
+            "access_token": "",
+            "expires_in": TOKEN_TTL,
+            "scope": client.get_allowed_scope(scope),
+        }
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         self.issued = token
@@ -89,7 +100,9 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         if scope and self._client is not None:
             unknown = set(scope_to_list(scope)) - set(self._client.row.scopes)
             if unknown:
-                raise InvalidScopeError(description=f"scope not granted to this client: {' '.join(sorted(unknown))}")
+                raise InvalidScopeError(
+                    description=f"scope not granted to this client: {' '.join(sorted(unknown))}"
+                )
 
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
         return request
@@ -112,8 +125,12 @@ def _client_id_from(request_headers: dict[str, str], form: dict[str, str]) -> st
     return form.get("client_id") or None
 
 
-@post("/oauth/token", opt={"permission": PUBLIC, "host": "any", "csrf_exempt": True, "skip_auth": True},
-      summary="Issue an access token (OAuth2 client credentials)", tags=["auth"])
+@post(
+    "/oauth/token",
+    opt={"permission": PUBLIC, "host": "any", "csrf_exempt": True, "skip_auth": True},
+    summary="Issue an access token (OAuth2 client credentials)",
+    tags=["auth"],
+)
 async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
     """RFC 6749 §4.4. Authenticate with HTTP Basic (client_id:client_secret) or form fields."""
     form_data = await request.form()
@@ -125,8 +142,9 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
         async with get_database().shared_session() as s:
             row = (await s.execute(select(ApiClient).where(ApiClient.client_id == client_id[:64]))).scalar()
             if row is not None:
-                status = await s.scalar(text("SELECT status FROM public.tenants WHERE id = :id"),
-                                        {"id": row.tenant_id})
+                status = await s.scalar(
+                    text("SELECT status FROM public.tenants WHERE id = :id"), {"id": row.tenant_id}
+                )
                 client = _Client(row, status == "active")
     server = _Server(client)
     uri = str(request.url)
@@ -137,9 +155,14 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
     status, body, out_headers = server.create_token_response(oauth_request)
     if status == 200 and server.issued is not None and client is not None:
         scopes = scope_to_list(server.issued["scope"]) or []
-        body["access_token"] = await api_tokens.issue(api_tokens.TokenInfo(
-            tenant_id=client.row.tenant_id, client_pk=client.row.id, client_id=client.row.client_id,
-            scopes=list(scopes)))
+        body["access_token"] = await api_tokens.issue(
+            api_tokens.TokenInfo(
+                tenant_id=client.row.tenant_id,
+                client_pk=client.row.id,
+                client_id=client.row.client_id,
+                scopes=list(scopes),
+            )
+        )
         async with get_database().shared_session() as s:
             db_row = await s.get(ApiClient, client.row.id)
             if db_row is not None:

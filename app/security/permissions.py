@@ -10,6 +10,7 @@ strings, so one catalogue governs people and machines alike.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -60,11 +61,13 @@ class Catalogue:
     def __getitem__(self, key: str) -> Permission:
         return self._items[key]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Permission]:
         return iter(self._items.values())
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return list(self._items)
+
+    keys = names
 
     def by_context(self) -> dict[str, list[Permission]]:
         grouped: dict[str, list[Permission]] = {}

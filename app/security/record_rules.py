@@ -27,11 +27,11 @@ class Owned:
     """Mixin for records that belong to a user and (through them) a team."""
 
     @declared_attr
-    def owner_id(cls) -> Mapped[int | None]:  # noqa: N805
+    def owner_id(cls) -> Mapped[int | None]:
         return mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
     @declared_attr
-    def team_id(cls) -> Mapped[int | None]:  # noqa: N805
+    def team_id(cls) -> Mapped[int | None]:
         return mapped_column(BigInteger, ForeignKey("teams.id", ondelete="SET NULL"), index=True)
 
 

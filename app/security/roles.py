@@ -27,8 +27,6 @@ def _g(scope: Scope, *keys: str) -> Grants:
     return {k: (scope if CATALOGUE[k].scoped else Scope.ALL) for k in keys}
 
 
-ALL_ADMIN = [k for k in CATALOGUE.keys() if k.startswith("admin.")]
-
 _SALES_BASE = (
     p.CRM_ACCOUNT_READ, p.CRM_ACCOUNT_WRITE, p.CRM_LEAD_READ, p.CRM_LEAD_WRITE,
     p.CRM_OPPORTUNITY_READ, p.CRM_OPPORTUNITY_WRITE, p.CRM_PRODUCT_READ, p.CRM_ORDER_READ,
@@ -43,7 +41,7 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
             "tenant_admin",
             "Tenant administrator",
             "Manages users, roles, settings and integrations; sees every record.",
-            {k: Scope.ALL for k in CATALOGUE.keys() if k != p.CUSTOMER_PORTAL_USE},
+            {k: Scope.ALL for k in CATALOGUE.names() if k != p.CUSTOMER_PORTAL_USE},
         ),
         BuiltinRole(
             "sales_rep", "Sales representative", "Works own leads, opportunities and orders.",
@@ -72,8 +70,8 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
         ),
         BuiltinRole(
             "buyer", "Buyer", "Selects suppliers and runs purchasing.",
-            _g(Scope.ALL, p.SCM_SUPPLIER_READ, p.SCM_SUPPLIER_WRITE, p.SCM_PURCHASE_READ, p.SCM_PURCHASE_WRITE,
-               p.SCM_PURCHASE_APPROVE, p.SCM_STOCK_READ, p.FIN_PAYABLE_READ),
+            _g(Scope.ALL, p.SCM_SUPPLIER_READ, p.SCM_SUPPLIER_WRITE, p.SCM_PURCHASE_READ,
+               p.SCM_PURCHASE_WRITE, p.SCM_PURCHASE_APPROVE, p.SCM_STOCK_READ, p.FIN_PAYABLE_READ),
         ),
         BuiltinRole(
             "warehouse_clerk", "Warehouse clerk", "Receives, issues, moves and ships stock.",
@@ -82,8 +80,9 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
         ),
         BuiltinRole(
             "production_planner", "Production planner", "Plans and runs production from demand and BOMs.",
-            _g(Scope.ALL, p.MFG_BOM_READ, p.MFG_BOM_WRITE, p.MFG_PLAN_RUN, p.MFG_ORDER_READ, p.MFG_ORDER_WRITE,
-               p.MFG_QUALITY_WRITE, p.SCM_STOCK_READ, p.SCM_PURCHASE_READ, p.CRM_ORDER_READ),
+            _g(Scope.ALL, p.MFG_BOM_READ, p.MFG_BOM_WRITE, p.MFG_PLAN_RUN, p.MFG_ORDER_READ,
+               p.MFG_ORDER_WRITE, p.MFG_QUALITY_WRITE, p.SCM_STOCK_READ, p.SCM_PURCHASE_READ,
+               p.CRM_ORDER_READ),
         ),
         BuiltinRole(
             "hr_manager", "HR manager", "Runs organisation, planning, performance and payroll.",
@@ -113,12 +112,13 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
         ),
         BuiltinRole(
             "pharmacist", "Pharmacist", "Dispenses drugs and keeps pharmacy stock.",
-            {**_g(Scope.ALL, p.HOS_PHARMACY_DISPENSE, p.SCM_STOCK_READ, p.SCM_STOCK_MOVE, p.SCM_PURCHASE_READ),
-             **_g(Scope.ALL, p.HOS_PATIENT_READ)},
+            _g(Scope.ALL, p.HOS_PHARMACY_DISPENSE, p.SCM_STOCK_READ, p.SCM_STOCK_MOVE, p.SCM_PURCHASE_READ,
+               p.HOS_PATIENT_READ),
         ),
         BuiltinRole(
             "cashier", "Cashier", "Registers patients and collects payments.",
-            _g(Scope.ALL, p.HOS_PATIENT_READ, p.HOS_PATIENT_WRITE, p.HOS_BILLING_CHARGE, p.HOS_CASHIER_COLLECT),
+            _g(Scope.ALL, p.HOS_PATIENT_READ, p.HOS_PATIENT_WRITE, p.HOS_BILLING_CHARGE,
+               p.HOS_CASHIER_COLLECT),
         ),
         BuiltinRole(
             "hospital_admin", "Hospital administrator", "Runs hospital operations and decision support.",

@@ -17,8 +17,9 @@ def clean_email(value: object, field: str = "email") -> tuple[str, list[FieldErr
     return email, []
 
 
-def clean_name(value: object, field: str = "full_name", required: bool = True, max_len: int = 200
-               ) -> tuple[str, list[FieldError]]:
+def clean_name(
+    value: object, field: str = "full_name", required: bool = True, max_len: int = 200
+) -> tuple[str, list[FieldError]]:
     name = " ".join(str(value or "").split())
     if required and not name:
         return name, [FieldError(field, "This field is required.")]

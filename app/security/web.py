@@ -13,7 +13,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from litestar import Request
@@ -93,12 +93,16 @@ class AuthMiddleware(ASGIMiddleware):
     async def _bearer(self, scope: Scope, raw: str) -> None:
         info = await api_tokens.resolve(raw)
         if info is None:
-            raise TokenRejected("The access token is invalid or has expired.",
-                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            raise TokenRejected(
+                "The access token is invalid or has expired.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         host_tenant: TenantRef | None = scope["state"].get("tenant")
         if host_tenant is not None and host_tenant.id != info.tenant_id:
-            raise TokenRejected("This access token belongs to another organisation.",
-                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            raise TokenRejected(
+                "This access token belongs to another organisation.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         tenant = host_tenant or await self.tenant_by_id(info.tenant_id)
         if tenant is None or tenant.status != "active":
             raise PermissionDeniedException("This organisation's API access is suspended.")
@@ -136,8 +140,9 @@ class AuthMiddleware(ASGIMiddleware):
             structlog.contextvars.bind_contextvars(actor=principal.key)
         elif session.operator_id is not None and tenant is None:
             state["operator"] = OperatorPrincipal(session.operator_id, session.data.get("operator_email", ""))
-            context.update_context(actor=context.Actor("operator", session.operator_id,
-                                                       session.data.get("operator_email", "")))
+            context.update_context(
+                actor=context.Actor("operator", session.operator_id, session.data.get("operator_email", ""))
+            )
 
         i18n.set_locale(
             session.locale
@@ -155,7 +160,7 @@ class AuthMiddleware(ASGIMiddleware):
             if message["type"] == "http.response.start":
                 session: SessionData | None = scope["state"].get("session")
                 ended: SessionData | None = scope["state"].get("ended_session")
-                headers = message.setdefault("headers", [])  # type: ignore[typeddict-item]
+                headers = cast("list[tuple[bytes, bytes]]", message.setdefault("headers", []))
                 if ended is not None:
                     await sessions.destroy(ended)
                 if session is not None and session.dirty:

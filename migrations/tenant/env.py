@@ -34,7 +34,9 @@ def _configure(**kw: object) -> None:
 def _run(connection, schema: str) -> None:  # type: ignore[no-untyped-def]
     schema = validate_schema_name(schema)
     connection.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
-    connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{context.config.attributes.get('lock_timeout', '5s')}'")
+    connection.exec_driver_sql(
+        f"SET LOCAL lock_timeout = '{context.config.attributes.get('lock_timeout', '5s')}'"
+    )
     _configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()

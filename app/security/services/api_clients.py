@@ -56,30 +56,43 @@ async def list_clients(session: AsyncSession, tenant: TenantRef) -> list[ApiClie
 
 async def get_client(session: AsyncSession, tenant: TenantRef, client_pk: int) -> ApiClient:
     client = (
-        await session.execute(select(ApiClient).where(ApiClient.id == client_pk, ApiClient.tenant_id == tenant.id))
+        await session.execute(
+            select(ApiClient).where(ApiClient.id == client_pk, ApiClient.tenant_id == tenant.id)
+        )
     ).scalar_one_or_none()
     if client is None:
         raise NotFound("API client")
     return client
 
 
-async def create_client(session: AsyncSession, tenant: TenantRef, actor: Principal | None, *, name: object,
-                        scopes: list[str]) -> IssuedClient:
+async def create_client(
+    session: AsyncSession, tenant: TenantRef, actor: Principal | None, *, name: object, scopes: list[str]
+) -> IssuedClient:
     clean, errors = clean_name(name, "name", max_len=120)
     scope_list, scope_errors = validate_scopes(scopes)
     if actor is not None and actor.kind == "user":
         beyond = [s for s in scope_list if not actor.can(s)]
         if beyond:  # nobody can mint a client more powerful than themselves
-            scope_errors.append(FieldError("scopes", "You cannot grant scopes you do not hold: {scopes}.",
-                                           {"scopes": ", ".join(beyond)}))
+            scope_errors.append(
+                FieldError(
+                    "scopes",
+                    "You cannot grant scopes you do not hold: {scopes}.",
+                    {"scopes": ", ".join(beyond)},
+                )
+            )
     errors += scope_errors
     if errors:
         raise ValidationFailed(errors)
     secret = secrets.token_urlsafe(32)
     async with audited(session, "api_client.created"):
-        client = ApiClient(tenant_id=tenant.id, client_id="tsr_" + secrets.token_hex(12),
-                           secret_hash=hash_client_secret(secret), name=clean, scopes=scope_list,
-                           created_by_user_id=actor.id if actor and actor.kind == "user" else None)
+        client = ApiClient(
+            tenant_id=tenant.id,
+            client_id="tsr_" + secrets.token_hex(12),
+            secret_hash=hash_client_secret(secret),
+            name=clean,
+            scopes=scope_list,
+            created_by_user_id=actor.id if actor and actor.kind == "user" else None,
+        )
         session.add(client)
     return IssuedClient(client, secret)
 

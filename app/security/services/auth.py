@@ -31,7 +31,9 @@ async def _sso_enforced(session: AsyncSession) -> bool:
     return bool(enforce)
 
 
-async def authenticate(session: AsyncSession, tenant: TenantRef, email: str, password: str, ip: str | None) -> User:
+async def authenticate(
+    session: AsyncSession, tenant: TenantRef, email: str, password: str, ip: str | None
+) -> User:
     """Check a password log-in. Throttled per account and per IP before the password is checked."""
     email = (email or "").strip().lower()[:254]
     await throttle.check(tenant.id, email, ip)
@@ -62,12 +64,17 @@ async def issue_reset_token(session: AsyncSession, user: User, ttl: timedelta = 
     """A new single-use reset link secret; earlier unused ones stop working."""
     await session.execute(
         update(OneTimeToken)
-        .where(OneTimeToken.user_id == user.id, OneTimeToken.purpose == RESET_PURPOSE, OneTimeToken.used_at.is_(None))
+        .where(
+            OneTimeToken.user_id == user.id,
+            OneTimeToken.purpose == RESET_PURPOSE,
+            OneTimeToken.used_at.is_(None),
+        )
         .values(used_at=utcnow())
     )
     raw, digest = tokens.new_secret()
-    session.add(OneTimeToken(user_id=user.id, purpose=RESET_PURPOSE, token_hash=digest,
-                             expires_at=utcnow() + ttl))
+    session.add(
+        OneTimeToken(user_id=user.id, purpose=RESET_PURPOSE, token_hash=digest, expires_at=utcnow() + ttl)
+    )
     return tokens.sign(raw, RESET_PURPOSE)
 
 
@@ -78,8 +85,9 @@ async def _live_token(session: AsyncSession, signed: str) -> OneTimeToken:
         raise LinkInvalid() from exc
     row = (
         await session.execute(
-            select(OneTimeToken).where(OneTimeToken.token_hash == tokens.hash_secret(raw),
-                                       OneTimeToken.purpose == RESET_PURPOSE).with_for_update()
+            select(OneTimeToken)
+            .where(OneTimeToken.token_hash == tokens.hash_secret(raw), OneTimeToken.purpose == RESET_PURPOSE)
+            .with_for_update()
         )
     ).scalar_one_or_none()
     if row is None or row.used_at is not None or row.expires_at <= utcnow():

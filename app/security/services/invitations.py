@@ -29,8 +29,9 @@ async def _roles_by_key(session: AsyncSession, keys: list[str]) -> dict[str, Rol
     return {r.key: r for r in rows.scalars()}
 
 
-async def validate_role_keys(session: AsyncSession, keys: list[str], field: str = "roles"
-                             ) -> tuple[dict[str, Role], list[FieldError]]:
+async def validate_role_keys(
+    session: AsyncSession, keys: list[str], field: str = "roles"
+) -> tuple[dict[str, Role], list[FieldError]]:
     keys = sorted({k for k in keys if k})
     if not keys:
         return {}, [FieldError(field, "Choose at least one role.")]
@@ -68,13 +69,22 @@ async def invite_user(
     async with audited(session, "user.invited"):
         await session.execute(
             update(Invitation)
-            .where(func.lower(Invitation.email) == clean, Invitation.accepted_at.is_(None),
-                   Invitation.revoked_at.is_(None))
+            .where(
+                func.lower(Invitation.email) == clean,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
             .values(revoked_at=utcnow())
         )
-        invitation = Invitation(email=clean, full_name=name, role_keys=sorted(roles), team_id=team_id,
-                                invited_by_id=principal.id if principal.kind == "user" else None,
-                                expires_at=utcnow() + INVITE_TTL, locale=loc)
+        invitation = Invitation(
+            email=clean,
+            full_name=name,
+            role_keys=sorted(roles),
+            team_id=team_id,
+            invited_by_id=principal.id if principal.kind == "user" else None,
+            expires_at=utcnow() + INVITE_TTL,
+            locale=loc,
+        )
         session.add(invitation)
         await session.flush()
         await publish(session, INVITATION_CREATED, {"invitation_id": invitation.id})
@@ -129,8 +139,9 @@ async def check_invitation(session: AsyncSession, signed: str, *, lock: bool = F
     return inv
 
 
-async def accept_invitation(session: AsyncSession, signed: str, *, full_name: str, password: str,
-                            confirm: str) -> User:
+async def accept_invitation(
+    session: AsyncSession, signed: str, *, full_name: str, password: str, confirm: str
+) -> User:
     inv = await check_invitation(session, signed, lock=True)
     name, errors = clean_name(full_name)
     errors += password_problems(password)
@@ -142,10 +153,15 @@ async def accept_invitation(session: AsyncSession, signed: str, *, full_name: st
         raise EmailTaken(inv.email)
     roles = await _roles_by_key(session, list(inv.role_keys))
     async with audited(session, "user.invitation_accepted"):
-        user = User(email=inv.email, full_name=name, password_hash=hash_password(password), locale=inv.locale,
-                    team_id=inv.team_id,
-                    is_external=any(BUILTIN_ROLES.get(k) and BUILTIN_ROLES[k].external for k in roles),
-                    last_login_at=utcnow())
+        user = User(
+            email=inv.email,
+            full_name=name,
+            password_hash=hash_password(password),
+            locale=inv.locale,
+            team_id=inv.team_id,
+            is_external=any(BUILTIN_ROLES.get(k) and BUILTIN_ROLES[k].external for k in roles),
+            last_login_at=utcnow(),
+        )
         session.add(user)
         await session.flush()
         session.add_all([UserRole(user_id=user.id, role_id=r.id) for r in roles.values()])

@@ -43,7 +43,9 @@ def parse_grant_entries(entries: list[str]) -> tuple[list[str], list[FieldError]
             errors.append(FieldError("grants", "Unknown permission: {key}.", {"key": key}))
             continue
         if scope and scope not in ("own", "team", "all"):
-            errors.append(FieldError("grants", "Unknown scope {scope} for {key}.", {"scope": scope, "key": key}))
+            errors.append(
+                FieldError("grants", "Unknown scope {scope} for {key}.", {"scope": scope, "key": key})
+            )
             continue
         grants[key] = Scope(scope) if (scope and CATALOGUE[key].scoped) else Scope.ALL
     return format_grants(grants), errors
@@ -69,8 +71,9 @@ async def create_role(session: AsyncSession, *, name: object, description: objec
     return role
 
 
-async def update_role(session: AsyncSession, role_id: int, *, name: object, description: object,
-                      grants: list[str]) -> Role:
+async def update_role(
+    session: AsyncSession, role_id: int, *, name: object, description: object, grants: list[str]
+) -> Role:
     role = await get_role(session, role_id)
     if role.is_builtin:
         raise Conflict("role_builtin", "Built-in roles cannot be changed; create your own role instead.")

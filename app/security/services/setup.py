@@ -25,7 +25,9 @@ class SeededAdmin:
 
 async def seed_builtin_roles(session: AsyncSession) -> dict[str, Role]:
     roles = {
-        key: Role(key=key, name=r.name, description=r.description, is_builtin=True, grants=format_grants(r.grants))
+        key: Role(
+            key=key, name=r.name, description=r.description, is_builtin=True, grants=format_grants(r.grants)
+        )
         for key, r in BUILTIN_ROLES.items()
     }
     session.add_all(roles.values())
@@ -50,7 +52,13 @@ async def seed_tenant_security(
         signed = None
         if not admin_password:
             raw, digest = tokens.new_secret()
-            session.add(OneTimeToken(user_id=admin.id, purpose="password_reset", token_hash=digest,
-                                     expires_at=utcnow() + WELCOME_TTL))
+            session.add(
+                OneTimeToken(
+                    user_id=admin.id,
+                    purpose="password_reset",
+                    token_hash=digest,
+                    expires_at=utcnow() + WELCOME_TTL,
+                )
+            )
             signed = tokens.sign(raw, "password_reset")
     return SeededAdmin(admin, signed)

@@ -40,14 +40,26 @@ def _valid_issuer(url: str) -> bool:
     return p.scheme in ("https", "http") and bool(p.netloc) and not p.query and not p.fragment
 
 
-async def save_settings(session: AsyncSession, *, enabled: bool, issuer: object, client_id: object,
-                        client_secret_value: object, button_label: object, allowed_domains: object,
-                        auto_provision: bool, default_role_key: object, enforce: bool) -> SsoSettings:
+async def save_settings(
+    session: AsyncSession,
+    *,
+    enabled: bool,
+    issuer: object,
+    client_id: object,
+    client_secret_value: object,
+    button_label: object,
+    allowed_domains: object,
+    auto_provision: bool,
+    default_role_key: object,
+    enforce: bool,
+) -> SsoSettings:
     row = await get_settings_row(session)
     errors: list[FieldError] = []
     iss = str(issuer or "").strip().rstrip("/")
     if not _valid_issuer(iss):
-        errors.append(FieldError("issuer", "Enter the provider's issuer URL, e.g. https://login.example.com."))
+        errors.append(
+            FieldError("issuer", "Enter the provider's issuer URL, e.g. https://login.example.com.")
+        )
     cid = str(client_id or "").strip()
     if not cid or len(cid) > 255:
         errors.append(FieldError("client_id", "Enter the client ID from your identity provider."))
@@ -56,8 +68,13 @@ async def save_settings(session: AsyncSession, *, enabled: bool, issuer: object,
         errors.append(FieldError("client_secret", "Enter the client secret."))
     label, label_errors = clean_name(button_label or "Single sign-on", "button_label", max_len=80)
     errors += label_errors
-    domains = sorted({d.strip().lower().lstrip("@") for d in str(allowed_domains or "").replace(",", " ").split()
-                      if d.strip()})
+    domains = sorted(
+        {
+            d.strip().lower().lstrip("@")
+            for d in str(allowed_domains or "").replace(",", " ").split()
+            if d.strip()
+        }
+    )
     if any("." not in d or "/" in d for d in domains):
         errors.append(FieldError("allowed_domains", "List e-mail domains such as example.com."))
     role_key = str(default_role_key or "") or None

@@ -19,7 +19,7 @@ async def member_counts(session: AsyncSession) -> dict[int, int]:
     rows = await session.execute(
         select(User.team_id, func.count()).where(User.team_id.is_not(None)).group_by(User.team_id)
     )
-    return {tid: n for tid, n in rows}
+    return {tid: n for tid, n in rows if tid is not None}
 
 
 async def get_team(session: AsyncSession, team_id: int) -> Team:
@@ -29,8 +29,9 @@ async def get_team(session: AsyncSession, team_id: int) -> Team:
     return team
 
 
-async def _validate(session: AsyncSession, name: object, manager_id: int | None, team_id: int | None = None
-                    ) -> str:
+async def _validate(
+    session: AsyncSession, name: object, manager_id: int | None, team_id: int | None = None
+) -> str:
     clean, errors = clean_name(name, "name", max_len=120)
     if manager_id is not None:
         manager = await session.get(User, manager_id)

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import available_timezones
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.audit import audited
 from app.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.security.errors import EmailTaken
 from app.security.models import Role, Team, User, UserRole
 from app.security.passwords import hash_password, password_problems, verify_password
 from app.security.principal import Principal
-from app.security.services.invitations import validate_role_keys
-from app.security.errors import EmailTaken
 from app.security.roles import BUILTIN_ROLES
+from app.security.services.invitations import validate_role_keys
 from app.security.validation import clean_email, clean_locale, clean_name
 
 TENANT_ADMIN = "tenant_admin"
@@ -41,8 +41,10 @@ async def role_keys_of(session: AsyncSession, user_ids: list[int]) -> dict[int, 
     if not user_ids:
         return {}
     rows = await session.execute(
-        select(UserRole.user_id, Role.key).join(Role, Role.id == UserRole.role_id)
-        .where(UserRole.user_id.in_(user_ids)).order_by(Role.key)
+        select(UserRole.user_id, Role.key)
+        .join(Role, Role.id == UserRole.role_id)
+        .where(UserRole.user_id.in_(user_ids))
+        .order_by(Role.key)
     )
     out: dict[int, list[str]] = {uid: [] for uid in user_ids}
     for uid, key in rows:
@@ -52,7 +54,9 @@ async def role_keys_of(session: AsyncSession, user_ids: list[int]) -> dict[int, 
 
 async def _active_admin_ids(session: AsyncSession) -> set[int]:
     rows = await session.execute(
-        select(User.id).join(UserRole, UserRole.user_id == User.id).join(Role, Role.id == UserRole.role_id)
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .join(Role, Role.id == UserRole.role_id)
         .where(Role.key == TENANT_ADMIN, User.is_active.is_(True))
     )
     return set(rows.scalars())
@@ -63,8 +67,15 @@ class LastAdmin(Conflict):
         super().__init__("last_admin", "A tenant must keep at least one active administrator.")
 
 
-async def update_user(session: AsyncSession, actor: Principal, user_id: int, *, full_name: object,
-                      role_keys: list[str], team_id: int | None) -> User:
+async def update_user(
+    session: AsyncSession,
+    actor: Principal,
+    user_id: int,
+    *,
+    full_name: object,
+    role_keys: list[str],
+    team_id: int | None,
+) -> User:
     user = await get_user(session, user_id)
     name, errors = clean_name(full_name)
     roles, role_errors = await validate_role_keys(session, role_keys)
@@ -81,7 +92,7 @@ async def update_user(session: AsyncSession, actor: Principal, user_id: int, *, 
         user.full_name = name
         user.team_id = team_id
         if sorted(current[user.id]) != sorted(roles):
-            await session.execute(UserRole.__table__.delete().where(UserRole.user_id == user.id))
+            await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
             session.add_all([UserRole(user_id=user.id, role_id=r.id) for r in roles.values()])
             # Permissions are re-read on every request, so sessions need not end for this.
     return user
@@ -108,8 +119,9 @@ async def set_own_locale(session: AsyncSession, principal: Principal, locale: st
             user.locale = locale
 
 
-async def update_profile(session: AsyncSession, principal: Principal, *, full_name: object, locale: object,
-                         timezone: object) -> User:
+async def update_profile(
+    session: AsyncSession, principal: Principal, *, full_name: object, locale: object, timezone: object
+) -> User:
     user = await get_user(session, principal.id)
     name, errors = clean_name(full_name)
     loc, loc_errors = clean_locale(locale)
@@ -124,8 +136,9 @@ async def update_profile(session: AsyncSession, principal: Principal, *, full_na
     return user
 
 
-async def change_password(session: AsyncSession, principal: Principal, *, current: str, new: str,
-                          confirm: str) -> User:
+async def change_password(
+    session: AsyncSession, principal: Principal, *, current: str, new: str, confirm: str
+) -> User:
     user = await get_user(session, principal.id)
     errors: list[FieldError] = []
     if user.password_hash and not verify_password(user.password_hash, current):
@@ -140,8 +153,15 @@ async def change_password(session: AsyncSession, principal: Principal, *, curren
     return user
 
 
-async def create_user(session: AsyncSession, *, email: object, full_name: object, password: str,
-                      role_keys: list[str], team_id: int | None = None) -> User:
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: object,
+    full_name: object,
+    password: str,
+    role_keys: list[str],
+    team_id: int | None = None,
+) -> User:
     """Create an active user directly (operators' CLI and demo data; people use invitations)."""
     clean, errors = clean_email(email)
     name, name_errors = clean_name(full_name)
@@ -152,8 +172,13 @@ async def create_user(session: AsyncSession, *, email: object, full_name: object
     if await session.scalar(select(User.id).where(func.lower(User.email) == clean)) is not None:
         raise EmailTaken(clean)
     async with audited(session, "user.created"):
-        user = User(email=clean, full_name=name, password_hash=hash_password(password), team_id=team_id,
-                    is_external=any(k in BUILTIN_ROLES and BUILTIN_ROLES[k].external for k in roles))
+        user = User(
+            email=clean,
+            full_name=name,
+            password_hash=hash_password(password),
+            team_id=team_id,
+            is_external=any(k in BUILTIN_ROLES and BUILTIN_ROLES[k].external for k in roles),
+        )
         session.add(user)
         await session.flush()
         session.add_all([UserRole(user_id=user.id, role_id=r.id) for r in roles.values()])

@@ -1,7 +1,7 @@
 """platform tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-12-04 17:02:25.611355
 """
 

@@ -1,7 +1,7 @@
 """identity, audit, notifications
 
 Revision ID: t0001
-Revises: 
+Revises:
 Create Date: 2026-12-04 17:03:25.947218
 """
 
