@@ -63,11 +63,14 @@ async def test_secrets_are_redacted(acme):
 
 
 async def test_a_rolled_back_change_leaves_no_audit_row(acme):
-    with pytest.raises(RuntimeError):
+    async def change_then_fail() -> None:
         async with in_tenant("acme") as (session, _):
             await create_team(session, name="Never Saved", manager_id=None)
             await session.flush()
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await change_then_fail()
     async with get_database().tenant_session(acme.schema) as s:
         assert (await s.execute(select(Team).where(Team.name == "Never Saved"))).first() is None
         rows = await s.execute(select(AuditEntry).where(AuditEntry.after["name"].astext == "Never Saved"))

@@ -81,7 +81,7 @@ async def test_bad_input_rerenders_with_errors_and_creates_nobody(app, acme):
 
 
 async def test_a_used_or_revoked_invitation_link_is_refused(app, acme):
-    inv_id, token = await _invite(acme, "once@acme.example", ["employee"])
+    _, token = await _invite(acme, "once@acme.example", ["employee"])
     async with browser(app, acme) as b:
         await b.get(f"/invitation?token={token}")
         ok = await b.post(
