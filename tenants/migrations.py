@@ -31,6 +31,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -44,8 +46,15 @@ LIVE_STATUSES = ("active", "suspended", "deleted")  # purged tenants have no sch
 
 def alembic_config(track: str) -> Config:
     cfg = Config(str(ALEMBIC_INI), ini_section=track)
-    cfg.set_main_option("script_location", str(ALEMBIC_INI.parent / track))
+    cfg.set_main_option("script_location", script_location(track))
     return cfg
+
+
+def script_location(track: str) -> str:
+    """Where a track's scripts live. ``TESSERA_TENANT_SCRIPT_LOCATION`` lets the fault tests run a
+    copy of the tenant history with one extra migration (tests/tenants); unset, it is the repo's."""
+    default = str(ALEMBIC_INI.parent / track)
+    return (os.environ.get("TESSERA_TENANT_SCRIPT_LOCATION") or default) if track == "tenant" else default
 
 
 @lru_cache(maxsize=2)
@@ -58,6 +67,14 @@ def head(track: str) -> str:
     if len(heads) != 1:
         raise RuntimeError(f"the {track} track must have exactly one head, found {heads}")
     return heads[0]
+
+
+def is_known_revision(track: str, revision: str) -> bool:
+    """Whether this code's history holds ``revision`` (restore refuses archives from newer code)."""
+    try:
+        return _script(track).get_revision(revision) is not None
+    except (RevisionError, CommandError):
+        return False
 
 
 # --- shared track ---------------------------------------------------------------------------

@@ -145,6 +145,8 @@ class TenantMiddleware(ASGIMiddleware):
         if wanted == "any":
             # Health, static files, the token endpoint and the API (whose bearer token names the
             # tenant) work on any host; a live tenant host still binds its tenant.
+            if match.tenant is not None and match.tenant.status == "deleted" and not _skips_auth(scope):
+                raise UnknownHost()  # a deleted organisation is gone for its API too (PLAT-1)
             if match.tenant is not None and match.tenant.status == "active":
                 bind_tenant(scope, match.tenant)
             await next_app(scope, receive, send)
@@ -161,6 +163,11 @@ class TenantMiddleware(ASGIMiddleware):
 
 
 _LOOPBACK = frozenset({"127.0.0.1", "[::1]"})
+
+
+def _skips_auth(scope: Scope) -> bool:
+    """Health, readiness, metrics and static files answer on every host, whatever its tenant's state."""
+    return bool((getattr(scope.get("route_handler"), "opt", None) or {}).get("skip_auth"))
 
 
 def bind_tenant(scope: Scope, tenant: TenantRef) -> None:
