@@ -45,8 +45,9 @@ async def record_failure(tenant_id: int, email: str, ip: str | None) -> None:
     r = get_redis()
     async with r.pipeline(transaction=True) as p:
         for key in (_account_key(tenant_id, email), _ip_key(ip)):
+            # SET NX EX starts the window on the first failure (works on Redis 6 too, unlike EXPIRE NX).
+            p.set(key, 0, ex=window, nx=True)
             p.incr(key)
-            p.expire(key, window, nx=True)
         await p.execute()
 
 
