@@ -73,3 +73,12 @@ def test_log_lines_are_json_with_tenant_and_request_id():
         42,
         "info",
     )
+
+
+async def test_responses_carry_security_headers(app, acme):
+    async with http(app, acme.host) as c:
+        r = await c.get("/login")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]

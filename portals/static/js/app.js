@@ -27,6 +27,10 @@
     var msg = evt.target.getAttribute && evt.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) { evt.preventDefault(); evt.stopPropagation(); }
   }, true);
+  // <select data-autosubmit> submits its form on change (the language switch); no inline handlers (CSP).
+  document.addEventListener("change", function (evt) {
+    if (evt.target.matches && evt.target.matches("select[data-autosubmit]")) { evt.target.form.submit(); }
+  });
   // Mobile navigation toggle.
   document.addEventListener("click", function (evt) {
     var t = evt.target.closest && evt.target.closest("[data-toggle-nav]");
