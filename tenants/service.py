@@ -106,7 +106,10 @@ async def purge_tenant(slug: str, force: bool = False, actor: Actor | None = Non
             await conn.exec_driver_sql(f"DELETE FROM public.{table} WHERE tenant_id = {int(t.id)}")
         async with audited(s, "tenant.purged"):
             t.status, t.purged_at, t.schema_revision = "purged", utcnow(), None
-            t.slug = f"{t.slug}~purged~{t.id}"[:40]  # frees the address for a new sign-up
+            # Free the address and the schema name for a new sign-up. The id comes first so that
+            # truncating a long slug can never give back the original (or another tombstone's) value.
+            t.slug = f"purged~{t.id}~{t.slug}"[:40]
+            t.schema_name = f"purged~{t.id}~{schema}"[:63]
     get_database().forget_tenant(schema)
     return t
 
