@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kernel.audit import audited
 from app.kernel.crypto import decrypt, encrypt
 from app.kernel.errors import FieldError, ValidationFailed
-from app.security.models import Role, SsoSettings
+from app.security.models import Role, SsoSettings, User
 from app.security.roles import BUILTIN_ROLES
 from app.security.validation import clean_name
 
@@ -87,6 +87,8 @@ async def save_settings(
             errors.append(FieldError("default_role_key", "Choose an existing role."))
     if errors:
         raise ValidationFailed(errors)
+    if row is not None and row.issuer != iss:
+        await _unlink_subjects(session)
     async with audited(session, "sso.settings_saved"):
         if row is None:
             row = SsoSettings(issuer=iss, client_id=cid, client_secret_encrypted=encrypt(secret))
@@ -97,3 +99,12 @@ async def save_settings(
         row.button_label, row.allowed_domains = label, domains
         row.auto_provision, row.default_role_key, row.enforce = auto_provision, role_key, enforce and enabled
     return row
+
+
+async def _unlink_subjects(session: AsyncSession) -> None:
+    """A ``sub`` is unique per issuer only: after a change of provider, links made with the old one
+    must not match the new one's subjects (another person may carry the same ``sub`` there)."""
+    linked = (await session.execute(select(User).where(User.sso_subject.is_not(None)))).scalars().all()
+    async with audited(session, "sso.subjects_unlinked"):
+        for user in linked:
+            user.sso_subject = None
