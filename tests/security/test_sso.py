@@ -560,3 +560,41 @@ async def test_id_tokens_with_a_bad_signature_audience_nonce_or_algorithm_are_re
     ]:
         with pytest.raises(oidc.SsoTokenInvalid):
             await oidc.verify_id_token(bad_client, meta, bad_token, nonce=nonce)
+
+
+async def test_on_a_custom_domain_sign_in_moves_to_the_tenants_own_host(app, acme, provider, acme_client):
+    """The provider only returns to the registered callback on acme's host, where the attempt must be."""
+    from app.kernel.db import get_database, utcnow
+    from tenants.models import TenantDomain
+    from tenants.routing import directory
+
+    await configure(provider, acme, acme_client)
+    domain = f"crm-{uuid.uuid4().hex[:8]}.acme-corp.test"
+    async with get_database().shared_session() as s, s.begin():
+        s.add(TenantDomain(tenant_id=acme.id, domain=domain, verification_token="t", verified_at=utcnow()))
+    directory.invalidate()
+    try:
+        async with browser(app, domain) as b:
+            r = await b.get("/sso/login?next=/profile")
+        assert r.status_code == 303
+        assert r.headers["location"] == "http://acme.tessera.test/sso/login?next=/profile"
+    finally:
+        async with get_database().shared_session() as s, s.begin():
+            await s.execute(delete(TenantDomain).where(TenantDomain.domain == domain))
+        directory.invalidate()
+
+
+async def test_changing_the_issuer_unlinks_every_user(app, acme, provider, acme_client):
+    """A ``sub`` is unique per provider only: the next provider's subjects must not match old links."""
+    await configure(provider, acme, acme_client)
+    user_id, email = await new_user(acme, "kim")
+    sub = new_sub()
+    await provider.set_user(sub, email=email, email_verified=True)
+    async with browser(app, acme) as b:
+        assert (await sso_sign_in(b, provider, acme, sub)).status_code == 303
+    await configure(provider, acme, acme_client, button_label="Renamed")  # same issuer: links stay
+    assert (await load_user(acme, user_id=user_id)).sso_subject == sub  # type: ignore[union-attr]
+
+    await configure(Provider("https://login.example.com"), acme, acme_client)
+    assert (await load_user(acme, user_id=user_id)).sso_subject is None  # type: ignore[union-attr]
+    assert "sso.subjects_unlinked" in await audit_events(acme, user_id)
