@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.tenants.support import discard_tenant, unique_slug
+from tests.tenants.support import PENDING_REVISION, discard_tenant, unique_slug
 from tests.world import PASSWORD, TenantWorld
 
 ROOT = Path(__file__).resolve().parents[2]
-PENDING_REVISION = "t9999"
 PENDING_MIGRATION = '''"""pending column (test only)
 
 Revision ID: {revision}
@@ -77,8 +76,12 @@ def _clear_migration_caches() -> None:
 
 
 @pytest.fixture
-def pending_migration(tmp_path: Path) -> Iterator[str]:
-    """The tenant track plus one additive migration, as a release would ship it; default restored after."""
+def pending_migration(tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A switch to the tenant track plus one additive migration, as the next release would ship it.
+
+    Tenants made before calling it sit at today's head; after it they are one migration behind.
+    It returns today's head. The default track is back after the test.
+    """
     import os
 
     from tenants.migrations import head
@@ -89,11 +92,15 @@ def pending_migration(tmp_path: Path) -> Iterator[str]:
     (track / "versions" / f"29991231_{PENDING_REVISION}_pending_column.py").write_text(
         PENDING_MIGRATION.format(revision=PENDING_REVISION, down=base)
     )
-    os.environ["TESSERA_TENANT_SCRIPT_LOCATION"] = str(track)
-    _clear_migration_caches()
-    try:
+
+    def switch() -> str:
+        os.environ["TESSERA_TENANT_SCRIPT_LOCATION"] = str(track)
+        _clear_migration_caches()
         assert head("tenant") == PENDING_REVISION
-        yield base
+        return base
+
+    try:
+        yield switch
     finally:
-        del os.environ["TESSERA_TENANT_SCRIPT_LOCATION"]
+        os.environ.pop("TESSERA_TENANT_SCRIPT_LOCATION", None)
         _clear_migration_caches()

@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from app.kernel.db import get_database
 
+PENDING_REVISION = "t9999"  # the extra tenant migration of the pending_migration fixture
+
 
 def unique_slug(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -64,4 +66,16 @@ async def platform_state() -> tuple[Any, ...]:
         await rows("SELECT id, slug, status, schema_name FROM public.tenants ORDER BY id"),
         await rows("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%' ORDER BY 1"),
         await value("SELECT count(*) FROM public.platform_audit_log"),
+    )
+
+
+async def column_exists(schema: str, table: str, column: str) -> bool:
+    return bool(
+        await rows(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = :s AND table_name = :t "
+            "AND column_name = :c",
+            s=schema,
+            t=table,
+            c=column,
+        )
     )
