@@ -59,11 +59,12 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
 
 
 def api_routes() -> list[Any]:
+    from app.kernel.api import API_ROUTER_OPTIONS
     from app.security.api import ROUTES as SECURITY_API
     from app.security.oauth2 import ROUTES as OAUTH_ROUTES
 
     return [
-        Router(path=f"/api/{API_VERSION}", route_handlers=SECURITY_API, opt={"host": "any"}),
+        Router(path=f"/api/{API_VERSION}", route_handlers=SECURITY_API, **API_ROUTER_OPTIONS),
         *OAUTH_ROUTES,
     ]
 

@@ -69,10 +69,12 @@ _CODES = {
 }
 
 
-def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+def _validation_errors(exc: HTTPException) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
+            if (item.get("key"), item.get("message")) == ("data", "'data'"):  # Litestar: no body at all
+                item = {"key": "body", "message": "A JSON request body is required."}
             out.append(
                 {"field": item.get("key") or item.get("source") or "", "message": item.get("message", "")}
             )
@@ -153,7 +155,15 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
             "csrf_failed",
             "The form expired or was not sent from this site. Reload the page and try again.",
         )
-    body = problem(status, _TITLES.get(status, "Error"), code=code, detail=detail, instance=request.url.path)
+    errors = _validation_errors(exc)  # e.g. where malformed JSON broke (app/kernel/api.py StrictBody)
+    body = problem(
+        status,
+        _TITLES.get(status, "Error"),
+        code=code,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors or None,
+    )
     headers = dict(exc.headers or {})
     if isinstance(exc, NotAuthorizedException) and wants_json(request.scope):
         headers.setdefault("WWW-Authenticate", 'Bearer realm="tessera"')
