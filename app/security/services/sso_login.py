@@ -10,7 +10,8 @@ Matching, in order:
    the address (``email_verified`` true — a missing claim counts as unverified: matching on an
    unverified address would let anyone who can type a colleague's address into their IdP profile
    take over the colleague's account) and, when ``allowed_domains`` is set, its domain is listed.
-   The user is then linked to ``sub``.
+   The user is then linked to ``sub``. (``allowed_domains`` governs this matching and provisioning;
+   a link once made keeps working when the address later changes at the provider.)
 3. Otherwise, with ``auto_provision`` on, a new active staff user with ``default_role_key``.
 
 Deactivated users and external (customer) users are refused: SSO is the staff's way in.
