@@ -40,19 +40,29 @@ class Subscription:
     handler: Handler
     max_retries: int
     time_limit_ms: int
+    # Retry back-off bounds (exponential); None = the broker's defaults (workers/broker.py).
+    min_backoff_ms: int | None = None
+    max_backoff_ms: int | None = None
 
 
 _SUBSCRIPTIONS: dict[str, Subscription] = {}
 
 
 def subscribe(
-    topic: str, *, max_retries: int = 10, time_limit_ms: int = 60_000
+    topic: str,
+    *,
+    max_retries: int = 10,
+    time_limit_ms: int = 60_000,
+    min_backoff_ms: int | None = None,
+    max_backoff_ms: int | None = None,
 ) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         name = f"{fn.__module__}.{fn.__name__}"
         if name in _SUBSCRIPTIONS and _SUBSCRIPTIONS[name].handler is not fn:
             raise ValueError(f"handler {name} registered twice")
-        _SUBSCRIPTIONS[name] = Subscription(name, topic, fn, max_retries, time_limit_ms)
+        _SUBSCRIPTIONS[name] = Subscription(
+            name, topic, fn, max_retries, time_limit_ms, min_backoff_ms, max_backoff_ms
+        )
         return fn
 
     return register
