@@ -123,5 +123,7 @@ def render(request: Request[Any, Any, Any], template: str, *, status: int = 200,
         "current_path": request.url.path,
         "is_htmx": is_htmx(request.scope),
         "form": ctx.pop("form", None) or FormState(),
+        # /branding/logo answers the tenant's logo or redirects to the default: no query per page.
+        "tenant_has_logo": state.get("tenant") is not None,
     }
     return Template(template_name=template, context={**base, **ctx}, status_code=status)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.audit import audited
@@ -89,6 +90,34 @@ async def invite_user(
         await session.flush()
         await publish(session, INVITATION_CREATED, {"invitation_id": invitation.id})
     return invitation
+
+
+# The admin list's status filter (PLAT-5); mirrors ``Invitation.status`` in SQL.
+INVITATION_STATUSES = ("pending", "accepted", "expired", "revoked")
+
+
+def invitations_query() -> Select[Any]:
+    return select(Invitation)
+
+
+def search_invitations(stmt: Select[Any], q: str) -> Select[Any]:
+    like = f"%{q.lower()}%"
+    return stmt.where(
+        or_(func.lower(Invitation.email).like(like), func.lower(Invitation.full_name).like(like))
+    )
+
+
+def with_invitation_status(stmt: Select[Any], status: str) -> Select[Any]:
+    open_ = and_(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+    if status == "pending":
+        return stmt.where(open_, Invitation.expires_at > utcnow())
+    if status == "expired":
+        return stmt.where(open_, Invitation.expires_at <= utcnow())
+    if status == "accepted":
+        return stmt.where(Invitation.accepted_at.is_not(None))
+    if status == "revoked":
+        return stmt.where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_not(None))
+    return stmt
 
 
 async def get_invitation(session: AsyncSession, invitation_id: int) -> Invitation:

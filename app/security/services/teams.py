@@ -22,6 +22,11 @@ async def member_counts(session: AsyncSession) -> dict[int, int]:
     return {tid: n for tid, n in rows if tid is not None}
 
 
+async def members(session: AsyncSession, team_id: int) -> list[User]:
+    stmt = select(User).where(User.team_id == team_id).order_by(User.full_name)
+    return list((await session.execute(stmt)).scalars())
+
+
 async def get_team(session: AsyncSession, team_id: int) -> Team:
     team = await session.get(Team, team_id)
     if team is None:

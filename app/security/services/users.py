@@ -30,6 +30,31 @@ def search_users(stmt: Select[Any], q: str) -> Select[Any]:
     return stmt.where(or_(func.lower(User.email).like(like), func.lower(User.full_name).like(like)))
 
 
+# The admin list's status filter (PLAT-5): staff who can sign in, anyone switched off, customers.
+USER_STATUSES = ("active", "deactivated", "external")
+
+
+def with_role(stmt: Select[Any], role_key: str) -> Select[Any]:
+    holders = select(UserRole.user_id).join(Role, Role.id == UserRole.role_id).where(Role.key == role_key)
+    return stmt.where(User.id.in_(holders))
+
+
+def with_status(stmt: Select[Any], status: str) -> Select[Any]:
+    if status == "active":
+        return stmt.where(User.is_active.is_(True), User.is_external.is_(False))
+    if status == "deactivated":
+        return stmt.where(User.is_active.is_(False))
+    if status == "external":
+        return stmt.where(User.is_external.is_(True))
+    return stmt
+
+
+async def active_staff(session: AsyncSession) -> list[User]:
+    """People who can manage a team: active and not external, by name."""
+    stmt = select(User).where(User.is_active.is_(True), User.is_external.is_(False)).order_by(User.full_name)
+    return list((await session.execute(stmt)).scalars())
+
+
 async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None:
@@ -91,6 +116,8 @@ async def update_user(
     async with audited(session, "user.updated"):
         user.full_name = name
         user.team_id = team_id
+        # A customer contact made staff (or the reverse) changes portal and record rules with it.
+        user.is_external = any(k in BUILTIN_ROLES and BUILTIN_ROLES[k].external for k in roles)
         if sorted(current[user.id]) != sorted(roles):
             await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
             session.add_all([UserRole(user_id=user.id, role_id=r.id) for r in roles.values()])
