@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -69,7 +70,7 @@ def configure_env(db_suffix: str = "") -> tuple[str, str]:
     return url, admin
 
 
-def _dsn(url: str) -> str:
+def dsn(url: str) -> str:
     return re.sub(r"^postgres(ql)?(\+asyncpg)?://", "postgresql://", url)
 
 
@@ -80,7 +81,7 @@ def db_name(url: str) -> str:
 async def recreate_database(url: str, admin_url: str) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(_dsn(admin_url))
+    conn = await asyncpg.connect(dsn(admin_url))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{db_name(url)}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{db_name(url)}"')
@@ -91,7 +92,7 @@ async def recreate_database(url: str, admin_url: str) -> None:
 async def drop_database(url: str, admin_url: str) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(_dsn(admin_url))
+    conn = await asyncpg.connect(dsn(admin_url))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{db_name(url)}" WITH (FORCE)')
     finally:
@@ -138,6 +139,24 @@ def migrate_shared(url: str) -> float:
     return time.perf_counter() - started
 
 
+async def create_tenants(count: int, concurrency: int = 4, prefix: str = "t") -> list[Any]:
+    """``count`` tenants without an administrator password (no argon2 hash each), ``concurrency``
+    at a time; returns the ``Provisioned`` results in slug order."""
+    from app.kernel.db import get_database
+    from tenants.provisioning import ProvisionRequest, provision_tenant
+
+    slugs = [f"{prefix}{i:05d}" if count > 1 else prefix for i in range(count)]
+    sem = asyncio.Semaphore(concurrency)
+    engine = get_database().engine
+
+    async def one(slug: str) -> Any:
+        async with sem:
+            req = ProvisionRequest(slug=slug, name=f"Tenant {slug}", admin_email=f"admin@{slug}.example")
+            return await provision_tenant(engine, req)
+
+    return list(await asyncio.gather(*(one(s) for s in slugs)))
+
+
 # --- statistics ---------------------------------------------------------------------------
 
 
@@ -146,7 +165,7 @@ def percentile(values: Sequence[float], p: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
     return ordered[k]
 
 

@@ -24,7 +24,7 @@ import uuid
 
 from _common import header, migrate_shared, out, scratch_database, summary_ms
 
-PASSWORD = "bench-password-0123456789"  # noqa: S105 — a throw-away tenant's admin
+PASSWORD = "bench-password-0123456789"  # a throw-away tenant's admin
 
 
 async def _series(n: int, with_password: bool, tag: str) -> tuple[list[float], list[float], int]:

@@ -1,0 +1,286 @@
+"""HTTP benchmark plumbing: tenants with API clients and tokens, uvicorn servers pinned to a core,
+and wrk runs pinned to the other (bench/wrk_targets.lua), with their figures parsed.
+
+Both servers run exactly as `tessera web` runs the application (app/cli.py): uvicorn, 1 worker,
+uvloop, httptools, --no-access-log, --proxy-headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, out
+
+LUA = Path(__file__).resolve().parent / "wrk_targets.lua"
+SERVER_CPU = os.environ.get("BENCH_SERVER_CPU", "0")
+LOAD_CPU = os.environ.get("BENCH_LOAD_CPU", "1")
+UVICORN_FLAGS = [
+    "--workers",
+    "1",
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--no-access-log",
+    "--proxy-headers",
+    "--log-level",
+    "warning",
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    token: str
+    path: str
+
+
+# --- tenants, clients, tokens -------------------------------------------------------------
+
+
+async def create_clients(slugs: Sequence[str], scopes: list[str]) -> list[tuple[str, str]]:
+    """One OAuth2 client per tenant (tenants.service.create_api_client): [(client_id, secret)]."""
+    from tenants.service import create_api_client
+
+    issued = []
+    for slug in slugs:
+        c = await create_api_client(slug, name="bench", scopes=scopes)
+        issued.append((c.client.client_id, c.client_secret))
+    return issued
+
+
+async def fetch_tokens(port: int, clients: Sequence[tuple[str, str, str]], concurrency: int = 8) -> list[str]:
+    """Client-credentials tokens from the running app's /oauth/token, for [(host, id, secret)].
+
+    X-Forwarded-Proto: https stands in for the TLS-terminating proxy (the app runs with
+    TESSERA_ENV=production and --proxy-headers, so the token endpoint insists on https)."""
+    import httpx
+
+    sem = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+
+        async def one(host: str, cid: str, secret: str) -> str:
+            async with sem:
+                r = await client.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(cid, secret),
+                    headers={"Host": host, "X-Forwarded-Proto": "https"},
+                )
+            r.raise_for_status()
+            return str(r.json()["access_token"])
+
+        return list(await asyncio.gather(*(one(*c) for c in clients)))
+
+
+# --- servers ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _taskset(cpu: str | None) -> list[str]:
+    if cpu is None or cpu == "" or not shutil.which("taskset"):
+        return []
+    return ["taskset", "-c", cpu]
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss_mb(self) -> float:
+        import psutil
+
+        return float(psutil.Process(self.pid).memory_info().rss) / 2**20
+
+
+@contextmanager
+def serve(
+    name: str, app_spec: str, env: dict[str, str] | None = None, cpu: str | None = SERVER_CPU
+) -> Iterator[Server]:
+    """uvicorn ``app_spec`` (a factory) on a free port, pinned to ``cpu``; stopped on exit."""
+    port = free_port()
+    log = Path(tempfile.gettempdir()) / f"tessera-bench-{name}-{port}.log"
+    argv = [
+        *_taskset(cpu),
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app_spec,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *UVICORN_FLAGS,
+    ]
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=fh, stderr=fh)
+    server = Server(name, port, proc, log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} server exited:\n{log.read_text()[-3000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} server did not start:\n{log.read_text()[-3000:]}") from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def check(port: int, target: Target) -> dict[str, Any]:
+    """One request before the load: it must answer 200 with JSON (else the figures mean nothing)."""
+    import httpx
+
+    r = httpx.get(
+        f"http://127.0.0.1:{port}{target.path}",
+        headers={"Host": target.host, "Authorization": f"Bearer {target.token}"},
+        timeout=30,
+    )
+    if r.status_code != 200:
+        raise RuntimeError(f"GET {target.path} on {target.host}: {r.status_code} {r.text[:500]}")
+    return dict(r.json())
+
+
+# --- load ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    errors: int  # non-2xx/3xx + socket errors + timeouts
+    p50_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.rps:8.1f} req/s  p50 {self.p50_ms:6.2f} ms  p95 {self.p95_ms:6.2f} ms  "
+            f"p99 {self.p99_ms:6.2f} ms  max {self.max_ms:7.2f} ms  ({self.requests} requests, "
+            f"{self.errors} errors)"
+        )
+
+
+def wrk(
+    port: int,
+    targets: Sequence[Target],
+    *,
+    connections: int,
+    seconds: float,
+    delay_ms: float = 0,
+    cpu: str | None = LOAD_CPU,
+) -> WrkResult:
+    """wrk (1 thread, ``connections`` connections) rotating over ``targets``, pinned to ``cpu``."""
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
+    with tempfile.NamedTemporaryFile("w", suffix=".targets", delete=False) as fh:
+        for t in targets:
+            fh.write(f"{t.host} {t.token} {t.path}\n")
+        targets_file = fh.name
+    try:
+        argv = [
+            *_taskset(cpu),
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            f"http://127.0.0.1:{port}/",
+        ]
+        env = {**os.environ, "BENCH_TARGETS": targets_file, "BENCH_DELAY_MS": str(delay_ms)}
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, env=env, check=False, timeout=seconds + 60
+        )
+    finally:
+        os.unlink(targets_file)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
+    d = json.loads(line.removeprefix("BENCH_JSON "))
+    return WrkResult(
+        requests=d["requests"],
+        seconds=d["duration_us"] / 1e6,
+        errors=d["status_errors"]
+        + d["connect_errors"]
+        + d["read_errors"]
+        + d["write_errors"]
+        + d["timeouts"],
+        p50_ms=d["p50"] / 1000,
+        p90_ms=d["p90"] / 1000,
+        p95_ms=d["p95"] / 1000,
+        p99_ms=d["p99"] / 1000,
+        max_ms=d["max"] / 1000,
+        mean_ms=d["mean"] / 1000,
+    )
+
+
+def cpu_note() -> str:
+    if not _taskset("0"):
+        return "cores: not pinned (taskset missing)"
+    return (
+        f"cores: uvicorn pinned to CPU {SERVER_CPU}, wrk (1 thread) to CPU {LOAD_CPU}; PostgreSQL and Redis "
+        "are not pinned (shared services of this machine) and float over both"
+    )
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def settle(seconds: float = 2.0) -> None:
+    """A pause between runs so one server's shutdown doesn't overlap the next measurement."""
+    time.sleep(seconds)
+
+
+def quiet_notice() -> None:
+    one, _, _ = os.getloadavg()
+    if one > 1.0:
+        out(f"note: load average {loadavg()} — other work is running; figures will be noisier")
