@@ -1,5 +1,5 @@
 """OpenID Connect relying party for per-tenant single sign-on (PLAT-3): the authorization-code flow
-with PKCE, done with Authlib's httpx client and verified with joserfc.
+with PKCE, done with Authlib's httpx2 client and verified with joserfc.
 
     url, pending = await begin(client, next_path="/", tenant_id=tenant.id)   # GET /sso/login
     remember(session, pending)                                                # then redirect to url
@@ -26,19 +26,20 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import secrets
+import socket
 import time
-import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-from authlib.deprecate import AuthlibDeprecationWarning
+import httpx2
 from authlib.integrations.base_client import OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client  # Authlib drives httpx2 when installed
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
@@ -49,12 +50,6 @@ from app.kernel.errors import DomainError
 from app.kernel.logging import get_logger
 from app.security.sessions import SessionData
 from app.settings import get_settings
-
-with warnings.catch_warnings():
-    # Authlib 1.9 warns at import that it would rather drive ``httpx2``; we run on httpx (the
-    # lock file's HTTP client) until that package is adopted project-wide. Only this import is muted.
-    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
-    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 log = get_logger("tessera.sso")
 
@@ -185,14 +180,34 @@ def _require_secure(url: object) -> str:
     raise SsoProviderUnavailable()
 
 
+async def ensure_public_destination(url: str) -> None:
+    """In production, refuse provider URLs that resolve to internal addresses: the issuer is typed
+    in by a tenant admin, and must not turn our servers into a probe of our own network (SSRF).
+    (A DNS answer could still change between this check and the request; the egress firewall is
+    the second line — docs/operations.md.)"""
+    if get_settings().environment != "production":
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise SsoProviderUnavailable() from exc
+    for *_ignored, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0])
+        if not address.is_global:
+            log.warning("sso.internal_destination_refused", url=url, address=str(address))
+            raise SsoProviderUnavailable()
+
+
 async def _get_json(url: str) -> dict[str, Any]:
     _require_secure(url)
+    await ensure_public_destination(url)
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False) as http:
+        async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False) as http:
             response = await http.get(url, headers={"Accept": "application/json"})
             response.raise_for_status()
             data = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx2.HTTPError, ValueError) as exc:
         log.warning("sso.fetch_failed", url=url, error=repr(exc))
         raise SsoProviderUnavailable() from exc
     if not isinstance(data, dict):
@@ -339,6 +354,9 @@ async def finish(client: SsoClient, pending: PendingSignIn, *, code: str, iss: s
         raise SsoTokenInvalid()
     if not code:
         raise SsoTokenInvalid()
+    await ensure_public_destination(meta.token_endpoint)
+    if meta.userinfo_endpoint:
+        await ensure_public_destination(meta.userinfo_endpoint)
     async with _oauth(client, meta) as oauth:
         try:
             token = await oauth.fetch_token(
@@ -350,7 +368,7 @@ async def finish(client: SsoClient, pending: PendingSignIn, *, code: str, iss: s
         except OAuthError as exc:  # e.g. invalid_grant: a code used twice or issued to another client
             log.warning("sso.token_refused", error=exc.error, description=exc.description)
             raise SsoTokenInvalid() from exc
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx2.HTTPError, ValueError) as exc:
             log.warning("sso.token_failed", error=repr(exc))
             raise SsoProviderUnavailable() from exc
         id_token = token.get("id_token")
@@ -398,7 +416,7 @@ async def _userinfo(oauth: AsyncOAuth2Client, url: str, subject: str) -> dict[st
         response = await oauth.get(url)
         response.raise_for_status()
         data = response.json()
-    except (httpx.HTTPError, OAuthError, ValueError) as exc:
+    except (httpx2.HTTPError, OAuthError, ValueError) as exc:
         log.warning("sso.userinfo_failed", error=repr(exc))
         raise SsoProviderUnavailable() from exc
     if not isinstance(data, dict) or data.get("sub") != subject:  # OIDC Core §5.3.4

@@ -598,3 +598,27 @@ async def test_changing_the_issuer_unlinks_every_user(app, acme, provider, acme_
     await configure(Provider("https://login.example.com"), acme, acme_client)
     assert (await load_user(acme, user_id=user_id)).sso_subject is None  # type: ignore[union-attr]
     assert "sso.subjects_unlinked" in await audit_events(acme, user_id)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/",
+        "https://10.1.2.3/x",
+        "https://169.254.169.254/latest",
+        "https://[::1]/",
+        "https://192.168.0.10/",
+    ],
+)
+async def test_production_refuses_provider_urls_on_internal_addresses(url, monkeypatch):
+    from app.security.oidc import SsoProviderUnavailable, ensure_public_destination
+    from app.settings import reset_settings
+
+    monkeypatch.setenv("TESSERA_ENV", "production")
+    reset_settings()
+    try:
+        with pytest.raises(SsoProviderUnavailable):
+            await ensure_public_destination(url)
+    finally:
+        monkeypatch.setenv("TESSERA_ENV", "test")
+        reset_settings()
