@@ -27,7 +27,7 @@ from app.kernel.problems import EXCEPTION_HANDLERS
 from app.kernel.redis import close_redis
 from app.kernel.web import RequestContextMiddleware, request_session
 from app.security.guards import authorize, check_route_permissions
-from app.security.permissions import PUBLIC
+from app.security.permissions import CATALOGUE, PUBLIC
 from app.security.principal import Principal
 from app.security.web import AuthMiddleware
 from app.settings import ROOT, get_settings
@@ -88,7 +88,12 @@ def openapi_config() -> OpenAPIConfig:
                 "oauth2": SecurityScheme(
                     type="oauth2",
                     description="OAuth2 client credentials; a token is valid for its own tenant only.",
-                    flows=OAuthFlows(client_credentials=OAuthFlow(token_url="/oauth/token", scopes={})),  # noqa: S106
+                    flows=OAuthFlows(
+                        client_credentials=OAuthFlow(
+                            token_url="/oauth/token",  # noqa: S106
+                            scopes={p.key: p.label for p in CATALOGUE},  # scopes = permission names
+                        )
+                    ),
                 )
             }
         ),
