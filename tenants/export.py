@@ -42,6 +42,7 @@ from app.settings import get_settings
 from tenants.migrations import head, is_known_revision, tenant_ddl_script, upgrade_tenant
 from tenants.models import Tenant
 from tenants.provisioning import RESERVED_SLUGS, SLUG_RE, SlugTaken, schema_for
+from tenants.routing import directory
 from tenants.service import get_tenant
 
 FORMAT = "tessera-tenant-export"
@@ -295,6 +296,7 @@ async def _load(engine: AsyncEngine, manifest: dict[str, Any], slug: str, work: 
             )
             result.revision = target
     get_database().forget_tenant(schema)
+    directory.invalidate()  # the host may be cached as unknown in this process
     return result
 
 

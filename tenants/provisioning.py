@@ -27,6 +27,7 @@ from app.security.passwords import password_problems
 from app.security.services.setup import seed_tenant_security
 from tenants.migrations import head, tenant_ddl_script
 from tenants.models import Tenant
+from tenants.routing import directory
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
@@ -185,6 +186,7 @@ async def provision_tenant(engine: AsyncEngine, req: ProvisionRequest) -> Provis
         if "tenants_slug" in str(exc.orig) or "tenants_schema_name" in str(exc.orig):
             raise SlugTaken(req.slug) from exc
         raise
+    directory.invalidate()  # this process may have cached the host as unknown (a purged slug re-used)
     return Provisioned(
         tenant_id=tenant.id,
         slug=tenant.slug,

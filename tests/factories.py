@@ -107,3 +107,10 @@ async def make_audit_event(session: AsyncSession, tenant: Any, marker: str) -> i
 
     await make_team(session, tenant, marker)  # creating anything writes an audit row
     return (await session.execute(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))).scalar_one()
+
+
+@factory("tenants")
+async def make_tenant_record(session: AsyncSession, tenant: Any, marker: str) -> int:
+    """Operator-console routes name a tenant by slug. They are platform routes (OPERATOR), which
+    the cross-tenant checks skip; the record is the factory's own tenant registry row."""
+    return int(tenant.id)
