@@ -104,3 +104,13 @@ def pending_migration(tmp_path: Path) -> Iterator[Callable[[], str]]:
     finally:
         os.environ.pop("TESSERA_TENANT_SCRIPT_LOCATION", None)
         _clear_migration_caches()
+
+
+@pytest.fixture
+async def operator_email(world) -> str:
+    """A fresh platform operator (as `tessera operators create` makes one)."""
+    from tenants.operators import create_operator
+
+    email = f"ops-{unique_slug('x')[2:]}@tessera.example"
+    await create_operator(email=email, full_name="Olga Operator", password=PASSWORD)
+    return email
