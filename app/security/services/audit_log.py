@@ -29,15 +29,17 @@ def audit_query() -> Select[Any]:
 
 
 def search(stmt: Select[Any], q: str) -> Select[Any]:
-    """Free text: the action, the business event, the entity type or id, or who did it."""
-    like = f"%{q.strip().lower()}%"
+    """Free text: part of the action, the business event, the entity type or who did it — or
+    exactly the entity's id (record 12 is not record 112)."""
+    text = q.strip()
+    like = f"%{text.lower()}%"
     return stmt.where(
         or_(
             func.lower(AuditEntry.action).like(like),
             func.lower(AuditEntry.event).like(like),
             func.lower(AuditEntry.entity_type).like(like),
-            func.lower(AuditEntry.entity_id).like(like),
             func.lower(AuditEntry.actor_label).like(like),
+            AuditEntry.entity_id == text,
         )
     )
 
