@@ -1,0 +1,100 @@
+"""The OpenAPI document is the API's contract: every route, its schemas, scopes and problems."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.security.permissions import CATALOGUE
+from tests.helpers import http
+
+OPERATIONS = {
+    ("get", "/api/v1/me"): [],
+    ("get", "/api/v1/users"): ["admin.users.read"],
+    ("get", "/api/v1/users/{user_id}"): ["admin.users.read"],
+    ("patch", "/api/v1/users/{user_id}"): ["admin.users.manage"],
+    ("get", "/api/v1/invitations"): ["admin.users.read"],
+    ("post", "/api/v1/invitations"): ["admin.users.manage"],
+    ("get", "/api/v1/invitations/{invitation_id}"): ["admin.users.read"],
+    ("post", "/api/v1/invitations/{invitation_id}/revoke"): ["admin.users.manage"],
+    ("get", "/api/v1/roles"): ["admin.users.read"],
+    ("get", "/api/v1/roles/{role_id}"): ["admin.users.read"],
+    ("get", "/api/v1/teams"): ["admin.users.read"],
+    ("post", "/api/v1/teams"): ["admin.teams.manage"],
+    ("get", "/api/v1/teams/{team_id}"): ["admin.users.read"],
+    ("get", "/api/v1/audit-events"): ["admin.audit.read"],
+    ("get", "/api/v1/audit-events/{event_id}"): ["admin.audit.read"],
+}
+
+
+@pytest.fixture(scope="module")
+async def spec(app, world):
+    async with http(app, "tessera.test") as c:
+        r = await c.get("/schema/openapi.json")
+    assert r.status_code == 200
+    return r.json()
+
+
+def _ref(schema: dict) -> str:
+    return schema["$ref"].removeprefix("#/components/schemas/")
+
+
+def test_the_oauth2_scheme_names_the_token_endpoint_and_every_scope(spec):
+    oauth2 = spec["components"]["securitySchemes"]["oauth2"]
+    assert oauth2["type"] == "oauth2"
+    flow = oauth2["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/oauth/token"
+    assert set(flow["scopes"]) == set(CATALOGUE.keys())
+
+
+def test_every_api_operation_is_listed_with_the_scope_it_needs(spec):
+    listed = {
+        (m, p): op["security"]
+        for p, ops in spec["paths"].items()
+        if p.startswith("/api/")
+        for m, op in ops.items()
+    }
+    assert listed == {k: [{"oauth2": scopes}] for k, scopes in OPERATIONS.items()}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_schema", "status", "response_schema"),
+    [
+        ("patch", "/api/v1/users/{user_id}", "UserUpdate", "200", "User"),
+        ("post", "/api/v1/invitations", "InvitationCreate", "201", "Invitation"),
+        ("post", "/api/v1/teams", "TeamCreate", "201", "Team"),
+    ],
+)
+def test_writes_document_their_request_and_response_bodies(
+    spec, method, path, request_schema, status, response_schema
+):
+    op = spec["paths"][path][method]
+    assert _ref(op["requestBody"]["content"]["application/json"]["schema"]) == request_schema
+    assert _ref(op["responses"][status]["content"]["application/json"]["schema"]) == response_schema
+    assert _ref(op["responses"]["422"]["content"]["application/problem+json"]["schema"]) == "Problem"
+
+
+def test_lists_document_their_page_and_pagination_parameters(spec):
+    op = spec["paths"]["/api/v1/users"]["get"]
+    assert _ref(op["responses"]["200"]["content"]["application/json"]["schema"]) == "UserPage"
+    params = {p["name"]: p for p in op["parameters"]}
+    assert set(params) == {"q", "active", "role", "limit", "cursor"}
+    assert (params["limit"]["schema"]["minimum"], params["limit"]["schema"]["maximum"]) == (1, 200)
+    page = spec["components"]["schemas"]["UserPage"]
+    assert sorted(page["required"]) == ["items", "next_cursor"]
+    assert _ref(page["properties"]["items"]["items"]) == "User"
+
+
+def test_creates_document_the_idempotency_key_header(spec):
+    for path in ("/api/v1/invitations", "/api/v1/teams"):
+        [header] = [p for p in spec["paths"][path]["post"]["parameters"] if p["in"] == "header"]
+        assert (header["name"], header["required"]) == ("Idempotency-Key", False)
+
+
+def test_request_schemas_carry_their_constraints(spec):
+    create = spec["components"]["schemas"]["InvitationCreate"]
+    assert sorted(create["required"]) == ["email", "roles"]
+    assert create["properties"]["email"]["maxLength"] == 254
+    assert "pattern" in create["properties"]["email"]
+    assert (create["properties"]["roles"]["minItems"], create["properties"]["roles"]["maxItems"]) == (1, 20)
+    problem = spec["components"]["schemas"]["Problem"]
+    assert sorted(problem["required"]) == ["code", "status", "title", "type"]
