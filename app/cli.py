@@ -3,7 +3,7 @@
     tessera run [--port 8000]      web + worker + scheduler + outbox relay (+ embedded DB/Redis/mail)
     tessera migrate                shared schema and every tenant to head
     tessera demo                   the demo tenant `acme` with one user per role (idempotent)
-    tessera tenants create|list|suspend|resume|delete|purge|export
+    tessera tenants create|list|suspend|resume|delete|purge|export|restore|domains
     tessera users create           a user in a tenant
     tessera api-clients create     an OAuth2 client for a tenant (prints id and secret)
     tessera operators create       a platform operator (console on the bare base domain)
@@ -289,9 +289,14 @@ def tenants_purge(all_due: bool, slug: str | None) -> None:
 def tenants_export(slug: str, output: str | None) -> None:
     """Write a restorable dump of one tenant (schema + its shared-schema rows)."""
     _services()
+    from app.kernel.errors import DomainError
     from tenants.export import export_tenant
 
-    path = _run(lambda: export_tenant(slug, output))
+    try:
+        path = _run(lambda: export_tenant(slug, output))
+    except DomainError as exc:
+        _fail(f"error: {exc.english}")
+        return
     click.echo(f"exported {slug} to {path}")
 
 
@@ -301,10 +306,107 @@ def tenants_export(slug: str, output: str | None) -> None:
 def tenants_restore(archive: str, as_slug: str | None) -> None:
     """Restore a tenant from an export archive."""
     _services()
+    from app.kernel.errors import DomainError
     from tenants.export import restore_tenant
 
-    slug = _run(lambda: restore_tenant(archive, as_slug))
-    click.echo(f"restored tenant {slug}")
+    try:
+        done = _run(lambda: restore_tenant(archive, as_slug))
+    except DomainError as exc:
+        _fail(
+            f"error: {exc.english}"
+            + "".join(f"\n  {e.field}: {e.message.format(**e.params)}" for e in exc.errors)
+        )
+        return
+    click.echo(
+        f"restored tenant {done.slug} at {done.revision} (archive at {done.from_revision}), "
+        f"{sum(done.rows.values())} rows in {len(done.rows)} tables"
+    )
+    for table, skipped in done.shared_skipped.items():
+        if skipped:
+            click.echo(f"  skipped {skipped} {table} row(s) in use by another tenant")
+
+
+@tenants_group.group(name="domains", cls=LitestarGroup)
+def tenants_domains() -> None:
+    """Custom domains: a domain routes to its tenant once verified. Tessera does not query DNS:
+    check the TXT record yourself before `verify`."""
+
+
+def _domain_action(slug: str, action: Callable[[Any, Any], Awaitable[T]]) -> T | None:
+    _services()
+    from app.kernel import context
+    from app.kernel.context import Actor
+    from app.kernel.db import get_database, unit_of_work
+    from app.kernel.errors import DomainError
+    from tenants.service import get_tenant
+
+    async def go() -> T:
+        with context.bound(actor=Actor.system("cli")):
+            async with unit_of_work(get_database().shared_session()) as s:
+                return await action(s, await get_tenant(s, slug))
+
+    try:
+        return _run(go)
+    except DomainError as exc:
+        _fail(
+            f"error: {exc.english}"
+            + "".join(f"\n  {e.field}: {e.message.format(**e.params)}" for e in exc.errors)
+        )
+        return None
+
+
+@tenants_domains.command(name="list")
+@click.argument("slug")
+def tenants_domains_list(slug: str) -> None:
+    """List a tenant's domains with their TXT records."""
+    from tenants import domains
+
+    for d in _domain_action(slug, lambda s, t: domains.list_domains(s, t.id)) or []:
+        state = "verified" if d.verified_at else "waiting for DNS"
+        click.echo(
+            f'{d.domain:<40} {state:<16} TXT {domains.txt_record_name(d)} "{domains.txt_record_value(d)}"'
+        )
+
+
+@tenants_domains.command(name="add")
+@click.argument("slug")
+@click.argument("domain")
+def tenants_domains_add(slug: str, domain: str) -> None:
+    """Add an unverified domain and print the TXT record to publish."""
+    from tenants import domains
+
+    row = _domain_action(slug, lambda s, t: domains.add_domain(s, t, domain))
+    if row is not None:
+        click.echo(f"domain {row.domain} added to {slug}; publish this DNS record, then run `verify`:")
+        click.echo(f'  {domains.txt_record_name(row)}  TXT  "{domains.txt_record_value(row)}"')
+
+
+@tenants_domains.command(name="verify")
+@click.argument("slug")
+@click.argument("domain")
+def tenants_domains_verify(slug: str, domain: str) -> None:
+    """Mark a domain verified (you have checked its TXT record): it routes to the tenant."""
+    from tenants import domains
+
+    async def verify(s: Any, t: Any) -> Any:
+        return await domains.mark_verified(s, t, (await domains.find_domain(s, t, domain)).id)
+
+    if _domain_action(slug, verify) is not None:
+        click.echo(f"domain {domain} verified for {slug}")
+
+
+@tenants_domains.command(name="remove")
+@click.argument("slug")
+@click.argument("domain")
+def tenants_domains_remove(slug: str, domain: str) -> None:
+    """Remove a domain (it stops routing at once)."""
+    from tenants import domains
+
+    async def remove(s: Any, t: Any) -> str:
+        return await domains.remove_domain(s, t, (await domains.find_domain(s, t, domain)).id)
+
+    if _domain_action(slug, remove) is not None:
+        click.echo(f"domain {domain} removed from {slug}")
 
 
 # --- users, API clients, operators --------------------------------------------------------
