@@ -20,11 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.api import Cursor, IdempotencyKey, Limit, StrictBody, as_utc, create_once, operation
 from app.kernel.audit import AuditEntry
-from app.kernel.errors import NotFound
 from app.kernel.pagination import DEFAULT_LIMIT, Key, Ordering, fetch_page
 from app.kernel.web import DbSession
 from app.security import schemas
-from app.security.models import Invitation, Role, Team, User, UserRole
+from app.security.models import Invitation, Role, Team, User
 from app.security.permissions import (
     ADMIN_AUDIT_READ,
     ADMIN_TEAMS_MANAGE,
@@ -33,7 +32,7 @@ from app.security.permissions import (
     AUTHENTICATED,
 )
 from app.security.principal import Principal
-from app.security.services import api_clients, invitations, roles, teams, users
+from app.security.services import api_clients, audit_log, invitations, roles, teams, users
 
 CurrentPrincipal = NamedDependency[Principal]
 
@@ -82,10 +81,9 @@ def _users_matching(q: str | None, active: bool | None, role: str | None) -> Sel
     if q:
         stmt = users.search_users(stmt, q)
     if active is not None:
-        stmt = stmt.where(User.is_active.is_(active))
+        stmt = users.with_active(stmt, active)
     if role:
-        holders = select(UserRole.user_id).join(Role, Role.id == UserRole.role_id).where(Role.key == role)
-        stmt = stmt.where(User.id.in_(holders))
+        stmt = users.with_role(stmt, role)
     return stmt
 
 
@@ -168,7 +166,7 @@ async def update_user(
 async def list_invitations(
     db: DbSession, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> schemas.InvitationPage:
-    page = await fetch_page(db, select(Invitation), INVITATIONS, limit=limit, cursor=cursor)
+    page = await fetch_page(db, invitations.invitations_query(), INVITATIONS, limit=limit, cursor=cursor)
     return schemas.InvitationPage(
         items=[schemas.invitation_of(i) for i in page.rows], next_cursor=page.next_cursor
     )
@@ -330,19 +328,16 @@ async def list_audit_events(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> schemas.AuditEventPage:
-    stmt = select(AuditEntry)
-    for column, value in (
-        (AuditEntry.entity_type, entity_type),
-        (AuditEntry.entity_id, entity_id),
-        (AuditEntry.actor_kind, actor_kind),
-        (AuditEntry.action, action),
+    stmt = audit_log.audit_query()
+    for narrow, value in (
+        (audit_log.by_entity_type, entity_type),
+        (audit_log.by_entity_id, entity_id),
+        (audit_log.by_actor_kind, actor_kind),
+        (audit_log.by_action, action),
     ):
         if value is not None:
-            stmt = stmt.where(column == value)
-    if since is not None:
-        stmt = stmt.where(AuditEntry.at >= as_utc(since))
-    if until is not None:
-        stmt = stmt.where(AuditEntry.at < as_utc(until))
+            stmt = narrow(stmt, value)
+    stmt = audit_log.between(stmt, as_utc(since), as_utc(until))
     page = await fetch_page(db, stmt, AUDIT_EVENTS, limit=limit, cursor=cursor)
     return schemas.AuditEventPage(
         items=[schemas.audit_event_of(e) for e in page.rows], next_cursor=page.next_cursor
@@ -356,10 +351,7 @@ async def list_audit_events(
     **operation(ADMIN_AUDIT_READ, resource="audit_events", problems=[404]),
 )
 async def get_audit_event(db: DbSession, event_id: FromPath[int]) -> schemas.AuditEvent:
-    entry = await db.get(AuditEntry, event_id)
-    if entry is None:
-        raise NotFound("audit event")
-    return schemas.audit_event_of(entry)
+    return schemas.audit_event_of(await audit_log.get_entry(db, event_id))
 
 
 ROUTES: list[object] = [

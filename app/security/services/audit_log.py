@@ -52,6 +52,24 @@ def by_entity_type(stmt: Select[Any], entity_type: str) -> Select[Any]:
     return stmt.where(AuditEntry.entity_type == entity_type)
 
 
+def by_entity_id(stmt: Select[Any], entity_id: str) -> Select[Any]:
+    return stmt.where(AuditEntry.entity_id == entity_id)
+
+
+def by_action(stmt: Select[Any], action: str) -> Select[Any]:
+    return stmt.where(AuditEntry.action == action)
+
+
+def between(stmt: Select[Any], start: datetime | None, end: datetime | None) -> Select[Any]:
+    """Changes at or after ``start`` and strictly before ``end`` — exact instants (the API, PLAT-9),
+    where ``since``/``until`` below take the portal's calendar days."""
+    if start is not None:
+        stmt = stmt.where(AuditEntry.at >= start)
+    if end is not None:
+        stmt = stmt.where(AuditEntry.at < end)
+    return stmt
+
+
 def _start_of(day: date, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 

@@ -49,6 +49,11 @@ def with_status(stmt: Select[Any], status: str) -> Select[Any]:
     return stmt
 
 
+def with_active(stmt: Select[Any], active: bool) -> Select[Any]:
+    """Users who can (True) or cannot (False) sign in — the API's ``active`` filter (PLAT-9)."""
+    return stmt.where(User.is_active.is_(active))
+
+
 async def active_staff(session: AsyncSession) -> list[User]:
     """People who can manage a team: active and not external, by name."""
     stmt = select(User).where(User.is_active.is_(True), User.is_external.is_(False)).order_by(User.full_name)
