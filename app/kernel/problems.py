@@ -20,6 +20,7 @@ from litestar.exceptions import (
 )
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import IntegrityError
 
 from app.kernel import context, i18n
 from app.kernel.errors import DomainError, problem
@@ -29,6 +30,7 @@ from app.kernel.web import is_htmx, wants_json
 log = get_logger("tessera.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+UNIQUE_VIOLATION = "23505"  # PostgreSQL SQLSTATE
 
 
 class LoginRequired(Exception):
@@ -194,6 +196,21 @@ def login_required_handler(request: Request, exc: LoginRequired) -> Response:
     return Redirect(path=location, status_code=303)
 
 
+def integrity_error_handler(request: Request, exc: IntegrityError) -> Response:
+    """A unique constraint lost a race: two requests created the same thing at once, the service's
+    own check passed in both and the database refused the second. A conflict, not a crash."""
+    if getattr(exc.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+        return internal_error_handler(request, exc)
+    body = problem(
+        409,
+        "Conflict",
+        code="conflict",
+        detail="Another request saved a conflicting record at the same moment. Reload and try again.",
+        instance=request.url.path,
+    )
+    return _respond(request, 409, body)
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     body = problem(
@@ -211,5 +228,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error_handler,
     LoginRequired: login_required_handler,
     HTTPException: http_exception_handler,
+    IntegrityError: integrity_error_handler,
     Exception: internal_error_handler,
 }

@@ -135,3 +135,87 @@ async def test_an_empty_or_overlong_key_is_a_400(api, acme):
         assert problem_of(r)["code"] == "idempotency_key_invalid"
         assert r.json()["detail"] == "The Idempotency-Key header must be 1 to 200 characters."
     assert await row_counts(acme) == counts
+
+
+async def _until_a_request_waits_on_a_lock() -> None:
+    from app.kernel.db import get_database
+
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(500):
+        async with get_database().engine.connect() as conn:  # a fresh snapshot of pg_stat_activity
+            if await conn.scalar(waiting):
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the request never waited on the unique index")
+
+
+async def test_without_a_key_a_concurrent_duplicate_is_a_409_not_a_crash(api, acme):
+    """Another transaction inserts the same team name but has not committed: the request's own
+    name check passes, its insert waits on the unique index, and then loses the race."""
+    from app.kernel.db import get_database
+
+    name = f"Team {marker()}"
+    async with get_database().engine.connect() as rival:
+        tx = await rival.begin()
+        await rival.execute(text(f'INSERT INTO "{acme.schema}".teams (name) VALUES (:n)'), {"n": name})
+        request = asyncio.create_task(api.post("/api/v1/teams", json={"name": name}))
+        await _until_a_request_waits_on_a_lock()
+        await tx.commit()
+        r = await request
+    assert r.status_code == 409
+    assert (problem_of(r)["code"], r.json()["detail"]) == (
+        "conflict",
+        "Another request saved a conflicting record at the same moment. Reload and try again.",
+    )
+    assert await _teams_named(acme, name) == 1
+
+
+async def test_a_duplicate_arriving_while_the_first_runs_waits_then_replays(api, acme, acme_admin):
+    """The first request's reservation is not committed yet: the duplicate blocks on the key's
+    unique index instead of creating a second record, then answers with the first's response."""
+    import msgspec
+
+    from app.kernel.db import get_database
+    from app.kernel.idempotency import request_fingerprint
+    from app.security.schemas import TeamCreate
+
+    name, key = f"Team {marker()}", marker()
+    first_answer = {
+        "id": 424242,
+        "name": name,
+        "manager_id": None,
+        "created_at": "2026-01-02T03:04:05Z",
+        "updated_at": "2026-01-02T03:04:05Z",
+    }
+    fingerprint = request_fingerprint("POST /api/v1/teams", msgspec.json.encode(TeamCreate(name=name)))
+    async with get_database().engine.connect() as first:
+        tx = await first.begin()
+        await first.execute(
+            text(
+                f'INSERT INTO "{acme.schema}".idempotency_keys (principal, key, route, request_hash, '
+                "status_code, response, resource_id, created_at) "
+                "VALUES (:p, :k, 'POST /api/v1/teams', :h, 201, CAST(:r AS jsonb), 424242, now())"
+            ),
+            {
+                "p": f"api_client:{acme_admin.client.id}",
+                "k": key,
+                "h": fingerprint,
+                "r": json.dumps(first_answer),
+            },
+        )
+        duplicate = asyncio.create_task(
+            api.post("/api/v1/teams", json={"name": name}, headers={"Idempotency-Key": key})
+        )
+        await _until_a_request_waits_on_a_lock()
+        await tx.commit()
+        r = await duplicate
+    assert (r.status_code, r.headers["idempotent-replayed"], r.headers["location"]) == (
+        201,
+        "true",
+        "/api/v1/teams/424242",
+    )
+    assert r.json() == first_answer
+    assert await _teams_named(acme, name) == 0  # the duplicate created nothing
