@@ -51,8 +51,10 @@ async def purge_due_tenants(tenant_id: int | None = None, slot: str | None = Non
 
 async def clean_up_outbox(tenant_id: int | None = None, slot: str | None = None) -> None:
     async def work(session: Any) -> tuple[int, int]:
-        return (await housekeeping.delete_relayed_outbox_events(session),
-                await housekeeping.forget_processed_messages(session))
+        return (
+            await housekeeping.delete_relayed_outbox_events(session),
+            await housekeeping.forget_processed_messages(session),
+        )
 
     events, records = await run_on_platform("outbox.cleanup", work)
     log.info("outbox cleaned up", outbox_rows=events, processed_records=records, slot=slot)
@@ -86,8 +88,14 @@ SPECS: dict[str, ActorSpec] = {
 def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
     """Declare every actor on ``broker`` (the process's own, or a test's second broker)."""
     return {
-        name: dramatiq.Actor(spec.fn, broker=broker, actor_name=name, queue_name=spec.queue, priority=0,
-                             options=dict(spec.options))
+        name: dramatiq.Actor(
+            spec.fn,
+            broker=broker,
+            actor_name=name,
+            queue_name=spec.queue,
+            priority=0,
+            options=dict(spec.options),
+        )
         for name, spec in SPECS.items()
     }
 

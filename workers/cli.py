@@ -1,7 +1,7 @@
 """Worker-related `tessera` commands (added to the CLI by app/cli.py).
 
-    tessera dead-letters list [--json]          messages that exhausted their retries
-    tessera dead-letters retry ID... | --all    put them back on their queue (after a fix)
+tessera dead-letters list [--json]          messages that exhausted their retries
+tessera dead-letters retry ID... | --all    put them back on their queue (after a fix)
 """
 
 from __future__ import annotations
@@ -31,17 +31,34 @@ def dead_letters_list(as_json: bool) -> None:
 
     letters = list_dead_letters()
     if as_json:
-        click.echo(json.dumps([
-            {"id": d.key, "message_id": d.message.message_id, "queue": d.queue, "actor": d.message.actor_name,
-             "handler": d.handler, "tenant_id": d.tenant_id, "retries": d.retries, "error": d.error,
-             "failed_at": d.failed_at.isoformat(), "kwargs": d.message.kwargs}
-            for d in letters
-        ], indent=2, default=str))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": d.key,
+                        "message_id": d.message.message_id,
+                        "queue": d.queue,
+                        "actor": d.message.actor_name,
+                        "handler": d.handler,
+                        "tenant_id": d.tenant_id,
+                        "retries": d.retries,
+                        "error": d.error,
+                        "failed_at": d.failed_at.isoformat(),
+                        "kwargs": d.message.kwargs,
+                    }
+                    for d in letters
+                ],
+                indent=2,
+                default=str,
+            )
+        )
         return
     for d in letters:
         tenant = "-" if d.tenant_id is None else d.tenant_id
-        click.echo(f"{d.key}  {d.failed_at:%Y-%m-%d %H:%M:%S}  {d.queue:<7} {d.handler}  tenant {tenant}  "
-                   f"retries {d.retries}  {d.error}")
+        click.echo(
+            f"{d.key}  {d.failed_at:%Y-%m-%d %H:%M:%S}  {d.queue:<7} {d.handler}  tenant {tenant}  "
+            f"retries {d.retries}  {d.error}"
+        )
     click.echo(f"{len(letters)} dead letter(s)")
 
 

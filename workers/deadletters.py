@@ -72,8 +72,14 @@ def list_dead_letters(broker: RedisBroker | None = None, queues: Iterable[str] =
         for (key, score), data in zip(entries, datas, strict=True):
             if data is None:  # expired between the two reads
                 continue
-            found.append(DeadLetter(queue=queue, key=key.decode(), message=Message.decode(data),
-                                    failed_at=datetime.fromtimestamp(score / 1000, UTC)))
+            found.append(
+                DeadLetter(
+                    queue=queue,
+                    key=key.decode(),
+                    message=Message.decode(data),
+                    failed_at=datetime.fromtimestamp(score / 1000, UTC),
+                )
+            )
     return sorted(found, key=lambda d: d.failed_at)
 
 

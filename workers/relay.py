@@ -93,8 +93,14 @@ async def relay_once(*, broker: Broker | None = None, batch_size: int = BATCH_SI
     try:
         rows = (
             await session.execute(
-                select(OutboxEvent.id, OutboxEvent.event_id, OutboxEvent.topic, OutboxEvent.tenant_id,
-                       OutboxEvent.payload, OutboxEvent.created_at)
+                select(
+                    OutboxEvent.id,
+                    OutboxEvent.event_id,
+                    OutboxEvent.topic,
+                    OutboxEvent.tenant_id,
+                    OutboxEvent.payload,
+                    OutboxEvent.created_at,
+                )
                 .where(OutboxEvent.published_at.is_(None), OutboxEvent.available_at <= func.now())
                 .order_by(OutboxEvent.id)
                 .limit(batch_size)
@@ -140,8 +146,13 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
 class Relay:
     """The relay loop; ``run_relay`` runs one per process, tests run one as a task."""
 
-    def __init__(self, *, broker: Broker | None = None, poll_seconds: float = POLL_SECONDS,
-                 batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        *,
+        broker: Broker | None = None,
+        poll_seconds: float = POLL_SECONDS,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
         self.broker = broker
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size

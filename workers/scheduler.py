@@ -96,8 +96,12 @@ async def tick_once(
         try:
             count = await fire_slot(job, slot, broker)
         except Exception as exc:
-            log.warning("firing a job failed; retrying next tick", job=job.name, slot=slot.isoformat(),
-                        error=f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "firing a job failed; retrying next tick",
+                job=job.name,
+                slot=slot.isoformat(),
+                error=f"{type(exc).__name__}: {exc}",
+            )
             continue
         if count is not None:
             log.info("job fired", job=job.name, slot=slot.isoformat(), messages=count)

@@ -48,8 +48,11 @@ async def mail_invitation(event: Event, session: AsyncSession) -> None:
         return
     invitation = await session.get(Invitation, int(event.payload["invitation_id"]), with_for_update=True)
     if invitation is None or invitation.status != "pending":
-        log.info("no mail: the invitation is no longer pending", invitation_id=event.payload["invitation_id"],
-                 status=invitation.status if invitation else "missing")
+        log.info(
+            "no mail: the invitation is no longer pending",
+            invitation_id=event.payload["invitation_id"],
+            status=invitation.status if invitation else "missing",
+        )
         return
     token = await issue_invitation_link_token(session, invitation)
     rendered = mail.render(

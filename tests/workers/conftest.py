@@ -44,9 +44,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Poll ``predicate`` (sync or async) until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
+async def wait_until(predicate: Callable[[], Any], within: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` (sync or async) until it returns something truthy; fail after ``within`` s."""
+    deadline = time.monotonic() + within
     while True:
         value = predicate()
         if asyncio.iscoroutine(value):
@@ -54,7 +54,7 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interv
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(interval)
 
 
@@ -75,8 +75,8 @@ class Mailbox:
         with self._lock:
             return [m for m in self.messages if m["To"] == address]
 
-    async def wait_for(self, address: str, timeout: float = 15.0) -> EmailMessage:
-        found = await wait_until(lambda: self.to(address), timeout)
+    async def wait_for(self, address: str, within: float = 15.0) -> EmailMessage:
+        found = await wait_until(lambda: self.to(address), within)
         return found[0]
 
 
@@ -142,14 +142,16 @@ class _RunOnTestLoop(Middleware):
 
 
 @asynccontextmanager
-async def running_worker(broker: Broker | None = None, *, queues: set[str] | None = None,
-                         threads: int = 2) -> AsyncIterator[Worker]:
+async def running_worker(
+    broker: Broker | None = None, *, queues: set[str] | None = None, threads: int = 2
+) -> AsyncIterator[Worker]:
     """A real Dramatiq Worker on ``broker`` (default: the process's) for the block's duration.
     Callers must await (not block) while it works: its actors run on this loop."""
     broker = broker or get_broker()
     original = list(broker.middleware)
-    broker.middleware = [_RunOnTestLoop(asyncio.get_running_loop()) if isinstance(m, AsyncIO) else m
-                         for m in original]
+    broker.middleware = [
+        _RunOnTestLoop(asyncio.get_running_loop()) if isinstance(m, AsyncIO) else m for m in original
+    ]
     worker = Worker(broker, queues=queues, worker_threads=threads, worker_timeout=100)
     worker.start()
     try:

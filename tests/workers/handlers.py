@@ -12,12 +12,14 @@ import asyncio
 import time
 from typing import Any
 
+import redis
 from dramatiq.middleware import Middleware
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.events import Event, subscribe
 from app.kernel.redis import get_redis
 from app.notifications.models import Notification
+from app.settings import get_settings
 from workers.broker import get_broker
 
 SLOW_EFFECT = "tests.slow_effect"
@@ -34,8 +36,12 @@ def broken_key(marker: str) -> str:
 
 
 def _effect(event: Event) -> Notification:
-    return Notification(user_id=int(event.payload["user_id"]), kind="system.announcement",
-                        title=str(event.payload["marker"]), body="effect")
+    return Notification(
+        user_id=int(event.payload["user_id"]),
+        kind="system.announcement",
+        title=str(event.payload["marker"]),
+        body="effect",
+    )
 
 
 @subscribe(SLOW_EFFECT, max_retries=3, min_backoff_ms=50, max_backoff_ms=200)
@@ -65,11 +71,19 @@ class LingerAfterCommit(Middleware):
     """Holds a worker thread *after* the actor committed and *before* the ack, when the event's
     payload asks for it: the window in which a killed worker leaves a done-but-unacked message."""
 
-    def after_process_message(self, broker: Any, message: Any, *, result: Any = None,
-                              exception: Any = None) -> None:
-        seconds = (message.kwargs.get("payload") or {}).get("linger_after_commit")
-        if seconds and exception is None:
-            time.sleep(float(seconds))
+    def after_process_message(
+        self, broker: Any, message: Any, *, result: Any = None, exception: Any = None
+    ) -> None:
+        payload = message.kwargs.get("payload") or {}
+        seconds = payload.get("linger_after_commit")
+        if not seconds or exception is not None:
+            return
+        client = redis.Redis.from_url(get_settings().redis_url or "")
+        try:  # only the first delivery lingers: the redelivery must get through
+            if client.set(f"tessera:tests:lingered:{payload['marker']}", 1, nx=True):
+                time.sleep(float(seconds))
+        finally:
+            client.close()
 
 
 _broker = get_broker()

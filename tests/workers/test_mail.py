@@ -30,14 +30,17 @@ def unique(prefix: str) -> str:
 
 async def _event_of(topic: str, key: str, value: int) -> OutboxEvent:
     async with in_tenant("acme") as (session, _):
-        stmt = select(OutboxEvent).where(OutboxEvent.topic == topic, OutboxEvent.payload[key].as_integer() == value)
+        stmt = select(OutboxEvent).where(
+            OutboxEvent.topic == topic, OutboxEvent.payload[key].as_integer() == value
+        )
         return (await session.execute(stmt.order_by(OutboxEvent.id.desc()).limit(1))).scalar_one()
 
 
 async def _new_user(email: str, password: str = "correct horse battery") -> int:
     async with in_tenant("acme") as (session, _):
-        user = await create_user(session, email=email, full_name="Pat Person", password=password,
-                                 role_keys=["employee"])
+        user = await create_user(
+            session, email=email, full_name="Pat Person", password=password, role_keys=["employee"]
+        )
         await session.flush()
         return user.id
 
@@ -52,8 +55,9 @@ async def test_invitation_mail_links_to_a_working_sign_up(app, acme, mailbox, wo
     email = unique("ivy")
     async with in_tenant("acme") as (session, ref):
         admin = Principal(kind="user", id=acme.users["ada"], tenant=ref, label="ada", grants={})
-        invitation = await invite_user(session, admin, email=email, full_name="Ivy Invitee",
-                                       role_keys=["sales_rep"], locale="en")
+        invitation = await invite_user(
+            session, admin, email=email, full_name="Ivy Invitee", role_keys=["sales_rep"], locale="en"
+        )
     event = await _event_of(INVITATION_CREATED, "invitation_id", invitation.id)
 
     assert await relay_all() >= 1
@@ -71,8 +75,10 @@ async def test_invitation_mail_links_to_a_working_sign_up(app, acme, mailbox, wo
         page = await b.get(f"{link.path}?{link.query}")
         assert page.status_code == 200
         assert email in page.text
-        r = await b.post("/invitation", {"token": token, "full_name": "Ivy Invitee", "password": NEW_PASSWORD,
-                                         "confirm": NEW_PASSWORD})
+        r = await b.post(
+            "/invitation",
+            {"token": token, "full_name": "Ivy Invitee", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+        )
         assert r.status_code == 303
     async with in_tenant("acme") as (session, _):
         user = (await session.execute(select(User).where(User.email == email))).scalar_one()
@@ -92,7 +98,9 @@ async def test_a_redelivered_event_mails_once(acme, mailbox, worker):
     # The same message again, as a second relay (or a lost ack) would deliver it.
     broker = get_broker()
     again = [broker.enqueue(m).options["redis_message_id"] for m in event_messages(event)]
-    await wait_until(lambda: not any(broker.client.hexists(f"{broker.namespace}:events.msgs", k) for k in again))
+    await wait_until(
+        lambda: not any(broker.client.hexists(f"{broker.namespace}:events.msgs", k) for k in again)
+    )
 
     assert len(mailbox.to(email)) == 1
     assert await _processed(event.event_id) == 1
@@ -114,12 +122,16 @@ async def test_password_reset_link_works_once(app, acme, mailbox, worker):
     token = link.query.removeprefix("token=")
     async with browser(app, acme) as b:
         assert (await b.get(f"{link.path}?{link.query}")).status_code == 200
-        first = await b.post("/password/reset", {"token": token, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+        first = await b.post(
+            "/password/reset", {"token": token, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        )
         assert first.status_code == 303
     async with browser(app, acme) as b:
         await b.get("/login")
-        second = await b.post("/password/reset", {"token": token, "password": "another passphrase here",
-                                                  "confirm": "another passphrase here"})
+        second = await b.post(
+            "/password/reset",
+            {"token": token, "password": "another passphrase here", "confirm": "another passphrase here"},
+        )
         assert second.status_code == 400
     async with browser(app, acme) as b:
         await login(b, email, NEW_PASSWORD)
@@ -131,14 +143,25 @@ async def test_notification_mail_honours_the_email_preference(acme, mailbox, wor
     async with in_tenant("acme") as (session, _):
         await save_preferences(session, ids[opted_out], {("system.announcement", "in_app")})
         for e in (wants_mail, opted_out, changed_mind):
-            await notify(session, ids[e], "system.announcement", title="Office closed on Friday",
-                         body="Enjoy the long weekend.", link="/notifications")
+            await notify(
+                session,
+                ids[e],
+                "system.announcement",
+                title="Office closed on Friday",
+                body="Enjoy the long weekend.",
+                link="/notifications",
+            )
     # Switched off after the notification was raised, before the worker ran.
     async with in_tenant("acme") as (session, _):
         await save_preferences(session, ids[changed_mind], {("system.announcement", "in_app")})
         opted_out_events = await session.scalar(
-            select(func.count()).select_from(OutboxEvent).where(
-                OutboxEvent.topic == EMAIL_REQUESTED, OutboxEvent.payload["user_id"].as_integer() == ids[opted_out]))
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(
+                OutboxEvent.topic == EMAIL_REQUESTED,
+                OutboxEvent.payload["user_id"].as_integer() == ids[opted_out],
+            )
+        )
     assert opted_out_events == 0
     changed_event = await _event_of(EMAIL_REQUESTED, "user_id", ids[changed_mind])
 
