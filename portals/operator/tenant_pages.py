@@ -88,7 +88,6 @@ async def create_tenant(request: Request[Any, Any, Any]) -> Response[Any]:
         return _new_form(request, FormState(form, failed), status=exc.status)
     origin = get_settings().tenant_origin(result.slug)
     link = f"{origin}/password/reset?token={result.set_password_token}" if result.set_password_token else None
-    flash(request, "success", gettext("Tenant {slug} created.", slug=result.slug))
     return render(
         request,
         "operator/tenant_created.html",
