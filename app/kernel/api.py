@@ -42,7 +42,7 @@ OAUTH2_SCHEME = "oauth2"  # the security scheme declared by app.main.openapi_con
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
-T = TypeVar("T")
+Body = TypeVar("Body", bound=msgspec.Struct)
 Out = TypeVar("Out", bound=msgspec.Struct)
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Items per page, 1 to 200.")]
@@ -155,7 +155,7 @@ def _field_error(exc: msgspec.ValidationError) -> dict[str, str]:
     return {"key": path or "body", "message": message, "source": "body"}
 
 
-class StrictBody(MsgspecDTO[T]):
+class StrictBody(MsgspecDTO[Body]):
     """Decode the JSON body strictly into the Struct; keep the Struct's own OpenAPI schema."""
 
     def decode_bytes(self, value: bytes) -> Any:
