@@ -134,7 +134,7 @@ async def test_a_worker_killed_mid_job_or_before_its_ack_leaves_exactly_one_effe
         lambda: any(
             "event already applied" in line and event_id in line for line in third.log().splitlines()
         ),
-        timeout=30,
+        within=30,
     )
     assert await _effects(marker) == 1
     assert int(await get_redis().get(runs_key(marker))) == 1  # the handler did not run again
