@@ -25,7 +25,7 @@ from app.kernel.db import close_database
 from app.kernel.logging import configure_logging
 from app.kernel.problems import EXCEPTION_HANDLERS
 from app.kernel.redis import close_redis
-from app.kernel.web import RequestContextMiddleware, request_session
+from app.kernel.web import RequestContextMiddleware, add_response_headers, request_session
 from app.security.guards import authorize, check_route_permissions
 from app.security.permissions import CATALOGUE, PUBLIC
 from app.security.principal import Principal
@@ -141,6 +141,7 @@ def create_app() -> Litestar:
         openapi_config=openapi_config(),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
         request_max_body_size=settings.max_request_body_bytes,
+        before_send=[add_response_headers],
         on_shutdown=[close_database, close_redis],
         debug=False,
         plugins=[_cli_plugin()],

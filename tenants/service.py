@@ -16,6 +16,8 @@ from app.kernel.audit import audited
 from app.kernel.context import Actor
 from app.kernel.db import get_database, unit_of_work, utcnow, validate_schema_name
 from app.kernel.errors import Conflict, NotFound
+from app.security import api_tokens
+from app.security.models import ApiClient
 from app.security.services.api_clients import IssuedClient, create_client
 from app.security.services.users import create_user
 from app.settings import get_settings
@@ -102,6 +104,9 @@ async def purge_tenant(slug: str, force: bool = False, actor: Actor | None = Non
         await s.execute(select(1))  # keep the row lock while dropping
         conn = await s.connection()
         await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        client_ids = list(
+            (await s.execute(select(ApiClient.id).where(ApiClient.tenant_id == t.id))).scalars()
+        )
         for table in ("api_clients", "tenant_domains"):
             await conn.exec_driver_sql(f"DELETE FROM public.{table} WHERE tenant_id = {int(t.id)}")
         async with audited(s, "tenant.purged"):
@@ -111,6 +116,8 @@ async def purge_tenant(slug: str, force: bool = False, actor: Actor | None = Non
             t.slug = f"purged~{t.id}~{t.slug}"[:40]
             t.schema_name = f"purged~{t.id}~{schema}"[:63]
     get_database().forget_tenant(schema)
+    for client_id in client_ids:  # live bearer tokens die with their clients
+        await api_tokens.revoke_client(client_id)
     return t
 
 

@@ -80,6 +80,28 @@ def route_template(scope: Scope) -> str:
     return next(iter(paths)) if paths else "unmatched"
 
 
+def _status_of(exc: BaseException) -> int:
+    """The status the app-level exception handler will answer for an error raised in middleware."""
+    for attr in ("status_code", "status"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int):
+            return value
+    return 303 if type(exc).__name__ == "LoginRequired" else 500
+
+
+async def add_response_headers(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: runs for every response, including errors the app-level exception
+    handler answers for middleware (unknown host, suspended tenant, bad token)."""
+    if message["type"] != "http.response.start":
+        return
+    headers = cast("list[tuple[bytes, bytes]]", message.setdefault("headers", []))
+    present = {k.lower() for k, _ in headers}
+    request_id = context.current().request_id
+    if request_id and b"x-request-id" not in present:
+        headers.append((b"x-request-id", request_id.encode()))
+    headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+
+
 class RequestContextMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
@@ -97,15 +119,14 @@ class RequestContextMiddleware(ASGIMiddleware):
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
-                headers = cast("list[tuple[bytes, bytes]]", message.setdefault("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                present = {k.lower() for k, _ in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
             await send(message)
 
         started = time.perf_counter()
         try:
             await next_app(scope, receive, send_wrapper)
+        except Exception as exc:
+            status_holder[0] = _status_of(exc)
+            raise
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)

@@ -22,6 +22,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import text
 
 from app.kernel import context, i18n
 from app.kernel.context import TenantRef
@@ -139,10 +140,24 @@ class AuthMiddleware(ASGIMiddleware):
             context.update_context(actor=principal.actor)
             structlog.contextvars.bind_contextvars(actor=principal.key)
         elif session.operator_id is not None and tenant is None:
-            state["operator"] = OperatorPrincipal(session.operator_id, session.data.get("operator_email", ""))
-            context.update_context(
-                actor=context.Actor("operator", session.operator_id, session.data.get("operator_email", ""))
+            # Re-checked on every console request: a deactivated operator is out at once.
+            active = await request_session(scope).scalar(
+                text("SELECT is_active FROM public.operators WHERE id = :id"), {"id": session.operator_id}
             )
+            if active:
+                state["operator"] = OperatorPrincipal(
+                    session.operator_id, session.data.get("operator_email", "")
+                )
+                context.update_context(
+                    actor=context.Actor(
+                        "operator", session.operator_id, session.data.get("operator_email", "")
+                    )
+                )
+            else:
+                await sessions.destroy(session)
+                session = sessions.new_session(host, None)
+                session.dirty = False
+                state["session"] = session
 
         i18n.set_locale(
             session.locale

@@ -1,9 +1,7 @@
 """Operators sign in and out of the console (PLAT-3 rules, platform flavour).
 
-Same rules as a tenant user's sign-in: throttled per account and per IP before the password is
-checked, the session id rotated at sign-in (no fixation), CSRF on every form. The throttle's
-account key uses tenant id 0 — "the platform" — which no tenant can have (ids start at 1), so
-an operator e-mail never shares a counter with a tenant user of the same address.
+Same rules as a tenant user's sign-in (tenants/operators.py throttles and checks the password);
+here the session id is rotated at sign-in (no fixation), and CSRF protects every form.
 """
 
 from __future__ import annotations
@@ -12,33 +10,16 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel import i18n
 from app.kernel.db import utcnow
 from app.kernel.errors import DomainError
 from app.kernel.web import DbSession, client_ip
-from app.security import sessions, throttle
-from app.security.errors import InvalidCredentials
+from app.security import sessions
 from portals.operator.web import CONSOLE_PUBLIC
 from portals.web import FormState, flash, form_data, redirect, render, safe_next, session
 from tenants.models import Operator
-from tenants.operators import authenticate_operator
-
-PLATFORM_THROTTLE_KEY = 0
-
-
-async def sign_in(db: AsyncSession, email: str, password: str, ip: str | None) -> Operator:
-    """Throttle first (a locked account is no password oracle), then check the password."""
-    email = (email or "").strip().lower()[:254]
-    await throttle.check(PLATFORM_THROTTLE_KEY, email, ip)
-    try:
-        op = await authenticate_operator(db, email, password)
-    except InvalidCredentials:
-        await throttle.record_failure(PLATFORM_THROTTLE_KEY, email, ip)
-        raise
-    await throttle.record_success(PLATFORM_THROTTLE_KEY, email)
-    return op
+from tenants.operators import sign_in_operator
 
 
 async def start_operator_session(request: Request[Any, Any, Any], op: Operator) -> None:
@@ -64,7 +45,7 @@ async def login_submit(request: Request[Any, Any, Any], db: DbSession) -> Respon
     form = await form_data(request)
     target = safe_next(form.get("next"), "/operator")
     try:
-        op = await sign_in(
+        op = await sign_in_operator(
             db, str(form.get("email", "")), str(form.get("password", "")), client_ip(request.scope)
         )
     except DomainError as exc:

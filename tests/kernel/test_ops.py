@@ -82,3 +82,13 @@ async def test_responses_carry_security_headers(app, acme):
     assert r.headers["x-frame-options"] == "DENY"
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+async def test_errors_raised_before_the_handler_are_counted_and_headed_correctly(app, world):
+    async with http(app, "ghost.tessera.test") as c:
+        r = await c.get("/login")
+        assert r.status_code == 404
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-request-id"]
+        metrics = await c.get("/metrics")
+    assert 'tessera_http_requests_total{method="GET",route="/login",status="404"}' in metrics.text

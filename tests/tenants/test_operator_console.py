@@ -70,7 +70,7 @@ async def test_an_operator_signs_in_with_a_rotated_session_and_signs_out(app, op
         "AND event = 'operator.signed_in' AND after->>'last_login_at' IS NOT NULL AND entity_id = "
         "(SELECT id::text FROM public.operators WHERE email = :e)",
         e=operator_email,
-    ) == [("anonymous", "operator.signed_in")]
+    ) == [("operator", "operator.signed_in")]
 
 
 async def test_sign_in_follows_next_only_inside_the_console(app, operator_email):
@@ -374,3 +374,21 @@ async def test_the_migration_report_shows_runs_and_failures(
         assert "Can't locate revision identified by 'tbroken'" in detail
         assert (await ops.get(f"/operator/migrations?run={report.run_id}")).status_code == 200
     assert f"Tenants at head ({PENDING_REVISION})" in page
+
+
+async def test_a_deactivated_operator_is_signed_out_at_once(app, world):
+    from sqlalchemy import update
+
+    from app.kernel.db import get_database
+    from tenants.models import Operator
+    from tenants.operators import create_operator
+
+    op = await create_operator(email="leaving.op@tessera.example", full_name="Leaving Op", password=PASSWORD)
+    async with console(app, "leaving.op@tessera.example") as b:
+        assert (await b.get("/operator")).status_code == 200
+        async with get_database().shared_session() as s:
+            await s.execute(update(Operator).where(Operator.id == op.id).values(is_active=False))
+            await s.commit()
+        r = await b.get("/operator")
+        assert r.status_code == 303
+        assert r.headers["location"].startswith("/operator/login")
