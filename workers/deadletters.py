@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
@@ -65,10 +65,10 @@ def list_dead_letters(broker: RedisBroker | None = None, queues: Iterable[str] =
     found: list[DeadLetter] = []
     for queue in queues:
         dead, bodies = _keys(broker, queue)
-        entries = broker.client.zrange(dead, 0, -1, withscores=True)
+        entries = cast(list[tuple[bytes, float]], broker.client.zrange(dead, 0, -1, withscores=True))
         if not entries:
             continue
-        datas = broker.client.hmget(bodies, [key for key, _ in entries])
+        datas = cast(list[bytes | None], broker.client.hmget(bodies, [key for key, _ in entries]))
         for (key, score), data in zip(entries, datas, strict=True):
             if data is None:  # expired between the two reads
                 continue

@@ -8,6 +8,7 @@ import json
 import uuid
 
 from click.testing import CliRunner
+from dramatiq import Message
 from sqlalchemy import func, select
 
 from app.kernel.outbox import publish
@@ -16,6 +17,7 @@ from app.notifications.models import Notification
 from tenants.service import in_tenant
 from tests.workers.conftest import relay_all, wait_until
 from tests.workers.handlers import FLAKY_EFFECT, broken_key, runs_key
+from workers.broker import get_broker
 from workers.cli import dead_letters_group
 from workers.deadletters import list_dead_letters
 
@@ -63,3 +65,32 @@ async def test_a_handler_that_keeps_failing_ends_in_the_dead_letters_and_can_be_
     await wait_until(lambda: _effects(marker))
     assert await _effects(marker) == 1
     assert dead() == []
+
+
+async def test_a_message_for_an_unknown_handler_goes_straight_to_the_dead_letters(acme, worker):
+    event_id = str(uuid.uuid4())
+    broker = get_broker()
+    broker.enqueue(
+        Message(
+            queue_name="events",
+            actor_name="handle_event",
+            args=(),
+            kwargs={
+                "handler": "tests.nobody.listens",
+                "event_id": event_id,
+                "topic": "tests.unheard",
+                "tenant_id": acme.id,
+                "payload": {},
+                "created_at": "2030-01-01T00:00:00+00:00",
+            },
+            options={"max_retries": 5},
+        )
+    )
+
+    [letter] = await wait_until(
+        lambda: [d for d in list_dead_letters() if d.message.kwargs["event_id"] == event_id]
+    )
+
+    assert (letter.handler, letter.retries) == ("tests.nobody.listens", 0)  # no retries: they cannot help
+    broker.client.zrem(f"{broker.namespace}:events.XQ", letter.key)
+    broker.client.hdel(f"{broker.namespace}:events.XQ.msgs", letter.key)
