@@ -114,16 +114,13 @@ def create_app() -> Litestar:
         include_in_schema=False,
         cache_control=None,
     )
-    handlers: list[Any] = [
-        *OPS_ROUTES,
-        *AUTH_ROUTES,
-        *SSO_ROUTES,
-        *HOME_ROUTES,
-        *ADMIN_ROUTES,
-        *OPERATOR_ROUTES,
-        *api_routes(),
-        static,
-    ]
+    # HTML pages are not part of the API contract (/schema/openapi.json documents the API only).
+    pages = Router(
+        path="/",
+        route_handlers=[*AUTH_ROUTES, *SSO_ROUTES, *HOME_ROUTES, *ADMIN_ROUTES, *OPERATOR_ROUTES],
+        include_in_schema=False,
+    )
+    handlers: list[Any] = [*OPS_ROUTES, pages, *api_routes(), static]
     app = Litestar(
         route_handlers=handlers,
         middleware=[

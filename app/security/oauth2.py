@@ -63,6 +63,28 @@ class _Client(ClientMixin):
         return grant_type == "client_credentials"
 
 
+class _TokenRequest(OAuth2Request):
+    """Authlib's request seen through our already-parsed form (the body was read once, async)."""
+
+    def __init__(self, method: str, uri: str, headers: Any, form: dict[str, str]) -> None:
+        super().__init__(method, uri, headers=headers)
+        self._form = form
+        self.payload = BasicOAuth2Payload(form)
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+
+class _ClientCredentials(ClientCredentialsGrant):
+    # Authlib's grant allows only HTTP Basic by default; RFC 6749 §2.3.1 also allows the form body.
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
 class _Server(AuthorizationServer):
     """One per request: it carries the pre-fetched client and collects the issued token."""
 
@@ -70,7 +92,7 @@ class _Server(AuthorizationServer):
         super().__init__()
         self._client = client
         self.issued: dict[str, Any] | None = None
-        self.register_grant(ClientCredentialsGrant)
+        self.register_grant(_ClientCredentials)
         self.register_token_generator("default", self._generate)
 
     def query_client(self, client_id: str) -> _Client | None:
@@ -150,8 +172,7 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
     uri = str(request.url)
     if get_settings().environment != "production":  # Authlib insists on https; dev/test run plain http
         uri = uri.replace("http://", "https://", 1)
-    oauth_request = OAuth2Request(request.method, uri, headers=request.headers)  # case-insensitive
-    oauth_request.payload = BasicOAuth2Payload(form)
+    oauth_request = _TokenRequest(request.method, uri, request.headers, form)  # headers: case-insensitive
     status, body, out_headers = server.create_token_response(oauth_request)
     if status == 200 and server.issued is not None and client is not None:
         scopes = scope_to_list(server.issued["scope"]) or []

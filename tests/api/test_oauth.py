@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from app.security.permissions import ADMIN_AUDIT_READ, ADMIN_USERS_READ
 from tests.api.conftest import bearer, foreign_user, new_client, problem_of, token_for
 from tests.helpers import http
@@ -29,12 +27,6 @@ async def test_client_secret_basic_issues_a_bearer_token(app, acme):
     assert (r.headers["cache-control"], r.headers["pragma"]) == ("no-store", "no-cache")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/security/oauth2.py registers Authlib's ClientCredentialsGrant, whose "
-    "TOKEN_ENDPOINT_AUTH_METHODS is ['client_secret_basic'] only: client_secret_post answers "
-    "invalid_client (reported, PLAT-9)",
-)
 async def test_client_secret_post_issues_a_token(app, acme):
     issued = await new_client(acme, [ADMIN_USERS_READ])
     async with http(app, acme.host) as c:

@@ -100,10 +100,5 @@ def test_request_schemas_carry_their_constraints(spec):
     assert sorted(problem["required"]) == ["code", "status", "title", "type"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="portal and operator-console routes (HTML pages) do not set include_in_schema=False yet, so the "
-    "API contract lists them too (reported, PLAT-9)",
-)
 def test_the_document_describes_the_api_only(spec):
     assert sorted(p for p in spec["paths"] if not p.startswith("/api/v1/")) == ["/oauth/token"]
