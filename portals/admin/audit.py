@@ -75,7 +75,7 @@ async def audit_list(request: Request[Any, Any, Any], db: DbSession) -> Response
     entity_types = await audit_log.entity_types(db)
     spec = audit_table(entity_types, tz)
     page = await fetch_page(db, audit_log.audit_query(), spec, parse_query(request.query_params, spec))
-    ctx = {
+    ctx: dict[str, Any] = {
         "page": page,
         "base": BASE,
         "tz": tz,

@@ -34,8 +34,7 @@ STATUS_LABELS = {
 }
 TABLE = TableSpec(
     columns=[
-        Column("email", lazy("E-mail"), sort=Invitation.email),
-        Column("name", lazy("Name"), sort=Invitation.full_name),
+        Column("email", lazy("Invitee"), sort=Invitation.email),
         Column("roles", lazy("Roles")),
         Column("status", lazy("Status")),
         Column("created", lazy("Invited"), sort=Invitation.created_at),

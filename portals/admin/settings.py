@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel import i18n
 from app.kernel.db import get_database
@@ -31,7 +32,7 @@ register(NavItem(NAV_SECTION, lazy("Settings"), BASE, ADMIN_SETTINGS_MANAGE, ico
 
 async def _page(
     request: Request[Any, Any, Any],
-    db: Any,
+    db: AsyncSession,
     form: FormState,
     *,
     logo_form: FormState | None = None,
@@ -113,7 +114,7 @@ async def branding_logo(request: Request[Any, Any, Any]) -> Response[Any]:
     async with get_database().tenant_session(schema) as session:
         logo = await tenant_settings.current_logo(session)
     if logo is None:
-        return Redirect(DEFAULT_LOGO, status_code=302, headers={"Cache-Control": LOGO_CACHE})  # type: ignore[return-value]
+        return Redirect(DEFAULT_LOGO, status_code=302, headers={"Cache-Control": LOGO_CACHE})
     etag = f'"{logo.id}-{int(logo.updated_at.timestamp() * 1000)}"'
     headers = {
         "Cache-Control": LOGO_CACHE,

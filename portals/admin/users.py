@@ -57,7 +57,7 @@ async def user_list(request: Request[Any, Any, Any], db: DbSession) -> Response[
     all_roles = await roles.list_roles(db)
     spec = users_table(all_roles)
     page = await fetch_page(db, users.users_query(), spec, parse_query(request.query_params, spec))
-    ctx = {
+    ctx: dict[str, Any] = {
         "page": page,
         "base": BASE,
         "role_keys": await users.role_keys_of(db, [u.id for u in page.rows]),

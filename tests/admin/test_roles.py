@@ -70,7 +70,7 @@ async def test_create_a_custom_role_with_scoped_grants(app, acme):
         assert form.status_code == 200
         assert 'name="scope.crm.lead.read"' in form.text
         assert 'name="scope.admin.audit.read"' not in form.text  # unscoped: no scope select
-        assert "<legend>Customer relationships</legend>" in form.text
+        assert "<summary><strong>Customer relationships</strong>" in form.text
         r = await b.post(
             "/admin/roles",
             {

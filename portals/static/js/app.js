@@ -22,6 +22,15 @@
     toast((xhr && xhr.responseText && xhr.responseText.length < 300) ? xhr.responseText : document.body.dataset.errorText);
   });
   document.addEventListener("htmx:sendError", function () { toast(document.body.dataset.offlineText); });
+  // A form refused with 422 comes back re-rendered with its errors; when the server names where it
+  // goes (HX-Retarget), swap it in instead of treating the answer as a failure.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (xhr && xhr.status === 422 && xhr.getResponseHeader("HX-Retarget")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
   // <form data-confirm="..."> asks before submitting.
   document.addEventListener("submit", function (evt) {
     var msg = evt.target.getAttribute && evt.target.getAttribute("data-confirm");
