@@ -99,7 +99,8 @@ async def invitation_create(request: Request[Any, Any, Any], db: DbSession) -> R
         await db.rollback()
         ctx = await _context(request, db, {})
         if wants_fragment(request):
-            # htmx: put the form with its errors back where it was (the page allows 422 swaps).
+            # htmx: the form with its errors goes back where it was (static/js/app.js swaps a 422
+            # answer that names its target).
             response = render(
                 request, "admin/_invite_form.html", form=FormState(form, exc), status=422, **ctx
             )

@@ -16,7 +16,8 @@ from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.models import Role
 from app.security.permissions import ADMIN_ROLES_MANAGE, Scope
-from app.security.roles import BUILTIN_ROLES, Grants, parse_grants
+from app.security.principal import grants_for_roles
+from app.security.roles import Grants
 from app.security.services import roles
 from portals.admin.forms import CONTEXT_LABELS, NAV_SECTION, as_list, permissions_by_context
 from portals.nav import NavItem, register
@@ -30,8 +31,7 @@ register(NavItem(NAV_SECTION, lazy("Roles"), BASE, ADMIN_ROLES_MANAGE, icon="shi
 
 def role_grants(role: Role) -> Grants:
     """What a role grants: built-in roles from code, the tenant's own from their stored list."""
-    builtin = BUILTIN_ROLES.get(role.key) if role.is_builtin else None
-    return dict(builtin.grants) if builtin else parse_grants(list(role.grants))
+    return grants_for_roles([role])
 
 
 def grant_entries(form: Mapping[str, Any]) -> list[str]:

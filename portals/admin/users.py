@@ -71,6 +71,12 @@ async def user_list(request: Request[Any, Any, Any], db: DbSession) -> Response[
     return render(request, "admin/users.html", **ctx)
 
 
+async def _stored_form(db: AsyncSession, user: User) -> FormState:
+    """The edit form filled with what is stored."""
+    keys = (await users.role_keys_of(db, [user.id]))[user.id]
+    return FormState({"full_name": user.full_name, "roles": keys, "team_id": user.team_id or ""})
+
+
 async def _detail(
     request: Request[Any, Any, Any],
     db: AsyncSession,
@@ -105,9 +111,7 @@ async def user_detail(
     request: Request[Any, Any, Any], db: DbSession, user_id: FromPath[int]
 ) -> Response[Any]:
     user = await users.get_user(db, user_id)
-    keys = (await users.role_keys_of(db, [user.id]))[user.id]
-    form = FormState({"full_name": user.full_name, "roles": keys, "team_id": user.team_id or ""})
-    return await _detail(request, db, user, form)
+    return await _detail(request, db, user, await _stored_form(db, user))
 
 
 @post(f"{BASE}/{{user_id:int}}", opt=perm(ADMIN_USERS_MANAGE, resource="users"))
@@ -140,10 +144,10 @@ async def _set_active(
     except DomainError as exc:
         await db.rollback()
         user = await users.get_user(db, user_id)
-        keys = (await users.role_keys_of(db, [user.id]))[user.id]
-        form = FormState({"full_name": user.full_name, "roles": keys, "team_id": user.team_id or ""})
         message = i18n.gettext(exc.message, **exc.params)
-        return await _detail(request, db, user, form, status=422, action_error=message)
+        return await _detail(
+            request, db, user, await _stored_form(db, user), status=422, action_error=message
+        )
     if active:
         flash(request, "success", i18n.gettext("{email} can sign in again.", email=user.email))
     else:
