@@ -174,3 +174,27 @@ async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(acme, own_r
 async def _published(event_id: uuid.UUID) -> OutboxEvent | None:
     row = await _row(event_id)
     return row if row.published_at is not None else None
+
+
+async def test_the_relay_loop_survives_an_outage_and_catches_up(acme, own_redis):
+    await relay_all()
+    broker = build_broker(own_redis.url, namespace="tests-outage-loop")
+    own_redis.stop()
+    relay = Relay(broker=broker, poll_seconds=0.2)
+    task = asyncio.create_task(relay.run())
+    try:
+        async with in_tenant("acme") as (session, _):
+            event = await publish(session, COUNTED, {"n": "outage"})
+
+        async def attempted() -> bool:
+            return (await _row(event.event_id)).attempts >= 2  # failed, backed off, failed again
+
+        await wait_until(attempted, within=10)
+        assert not task.done()
+        assert (await _row(event.event_id)).published_at is None
+
+        own_redis.start()
+        await wait_until(lambda: _published(event.event_id), within=10)
+    finally:
+        relay.request_stop()
+        await task
