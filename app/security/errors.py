@@ -47,3 +47,13 @@ class PasswordLoginDisabled(Forbidden):
         super().__init__(
             "Your organisation signs in with single sign-on only.", code="password_login_disabled"
         )
+
+
+class OrganisationSuspended(Forbidden):
+    """Same code as the platform's suspended-host page (tenants.routing.TenantSuspended)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This organisation's access is suspended. Please contact your administrator or Tessera support.",
+            code="tenant_suspended",
+        )

@@ -152,6 +152,7 @@ def _client_id_from(request_headers: dict[str, str], form: dict[str, str]) -> st
     opt={"permission": PUBLIC, "host": "any", "csrf_exempt": True, "skip_auth": True},
     summary="Issue an access token (OAuth2 client credentials)",
     tags=["auth"],
+    status_code=200,
 )
 async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
     """RFC 6749 §4.4. Authenticate with HTTP Basic (client_id:client_secret) or form fields."""

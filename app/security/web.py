@@ -28,6 +28,7 @@ from app.kernel import context, i18n
 from app.kernel.context import TenantRef
 from app.kernel.web import header, request_session
 from app.security import api_tokens, sessions
+from app.security.errors import OrganisationSuspended
 from app.security.principal import Principal, api_client_principal, load_user_principal
 from app.security.sessions import COOKIE_NAME, SessionData
 from app.settings import get_settings
@@ -105,8 +106,13 @@ class AuthMiddleware(ASGIMiddleware):
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         tenant = host_tenant or await self.tenant_by_id(info.tenant_id)
-        if tenant is None or tenant.status != "active":
-            raise PermissionDeniedException("This organisation's API access is suspended.")
+        if tenant is None or tenant.status in ("deleted", "purged"):
+            raise TokenRejected(
+                "The access token is invalid or has expired.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        if tenant.status != "active":
+            raise OrganisationSuspended()
         scope["state"]["tenant"] = tenant
         principal = api_client_principal(tenant, info.client_pk, info.client_id, info.scopes)
         scope["state"]["principal"] = principal

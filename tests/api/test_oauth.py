@@ -146,7 +146,7 @@ async def test_a_suspended_tenants_tokens_are_refused_until_it_is_resumed(app, a
         await resume_tenant(acme.slug)
     for r in refused:
         assert r.status_code == 403
-        assert problem_of(r)["code"] == "forbidden"
+        assert problem_of(r)["code"] == "tenant_suspended"
     assert new_token.status_code == 401
     async with bearer(app, acme.host, token) as c:
         assert (await c.get("/api/v1/me")).status_code == 200

@@ -66,8 +66,10 @@ async def test_a_suspended_tenant_is_refused_with_403_until_it_is_resumed(api_ap
     api = await call_probe(api_app, tenant.host, token)
     assert api.status_code == 403
     assert api.headers["content-type"] == "application/problem+json"
-    assert api.json()["code"] == "forbidden"
-    assert api.json()["detail"] == "This organisation's API access is suspended."
+    assert api.json()["code"] == "tenant_suspended"
+    assert api.json()["detail"] == (
+        "This organisation's access is suspended. Please contact your administrator or Tessera support."
+    )
     neutral = await call_probe(api_app, BASE_DOMAIN, token)  # the token names its tenant wherever it goes
     assert neutral.status_code == 403
     async with http(api_app, tenant.host) as c:
