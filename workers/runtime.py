@@ -57,15 +57,15 @@ def _message_labels() -> dict[str, object]:
     return {"message_id": message.message_id, "retries": message.options.get("retries", 0)}
 
 
-async def tenant_for_job(tenant_id: int, *, allow_suspended: bool) -> TenantRef | None:
-    """The tenant a message is for, or None (logged) when the work must be skipped: the tenant
-    was purged or soft-deleted, or it is suspended and the work is optional while it is."""
+async def tenant_for_job(tenant_id: int, *, even_if_inactive: bool) -> TenantRef | None:
+    """The tenant a message is for, or None (logged) when the work must be skipped: the tenant was
+    purged (its schema is gone), or it is suspended or soft-deleted and the work is optional."""
     ref = await directory.by_id(tenant_id)
-    if ref is None or ref.status == "deleted":
-        log.info("skipped: tenant is gone", tenant_id=tenant_id, status=ref.status if ref else "purged")
+    if ref is None:
+        log.info("skipped: the tenant is gone", tenant_id=tenant_id)
         return None
-    if ref.status != "active" and not allow_suspended:
-        log.info("skipped: tenant is not active", tenant_id=tenant_id, status=ref.status)
+    if ref.status != "active" and not even_if_inactive:
+        log.info("skipped: the tenant is not active", tenant_id=tenant_id, status=ref.status)
         return None
     return ref
 
@@ -82,10 +82,15 @@ def job_scope(tenant: TenantRef | None, label: str, request_id: str | None = Non
 
 
 async def run_in_tenant(
-    tenant_id: int, label: str, work: Callable[[AsyncSession], Awaitable[T]], *, allow_suspended: bool = False
+    tenant_id: int,
+    label: str,
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    even_if_inactive: bool = False,
 ) -> T | None:
-    """Run ``work`` in one transaction in the tenant's schema (skipped if the tenant is gone)."""
-    tenant = await tenant_for_job(tenant_id, allow_suspended=allow_suspended)
+    """Run ``work`` in one transaction in the tenant's schema; skipped (and logged) when the tenant
+    is gone, or not active unless ``even_if_inactive``."""
+    tenant = await tenant_for_job(tenant_id, even_if_inactive=even_if_inactive)
     if tenant is None:
         return None
     with job_scope(tenant, label):
@@ -111,9 +116,10 @@ async def apply_event(handler: str, event: Event) -> bool:
         raise UnknownHandler(handler)
     tenant: TenantRef | None = None
     if event.tenant_id is not None:
-        # A suspended tenant's reactions still happen (business data must not diverge);
-        # handlers that only notify people decide for themselves.
-        tenant = await tenant_for_job(event.tenant_id, allow_suspended=True)
+        # A suspended tenant, or one in its deletion grace period, may come back: its business
+        # reactions still happen so its data stays consistent. Handlers that only notify people
+        # check the status themselves (app/security/handlers.py).
+        tenant = await tenant_for_job(event.tenant_id, even_if_inactive=True)
         if tenant is None:
             return False
     db = get_database()
