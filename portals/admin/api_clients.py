@@ -1,8 +1,9 @@
 """Admin › API clients: OAuth2 client-credentials clients for integrations (PLAT-9).
 
-Creating one shows its secret exactly once, on the answer to the POST itself (``no-store``), so
-the secret never sits in a URL, a session or a log. A client's scopes can only be permissions the
-creating administrator holds.
+Creating one shows its secret exactly once. The POST redirects (so a refresh cannot create a
+second client) to a page that takes the secret — encrypted with the server key — out of the
+administrator's session and shows it (``no-store``); a second visit finds nothing. The secret
+never sits in a URL or a log. A client's scopes can only be permissions the administrator holds.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel import i18n
+from app.kernel.crypto import decrypt, encrypt
 from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
@@ -29,7 +31,7 @@ from portals.admin.forms import (
     viewer_tz,
 )
 from portals.nav import NavItem, register
-from portals.web import FormState, flash, form_data, perm, principal, redirect, render
+from portals.web import FormState, flash, form_data, perm, principal, redirect, render, session
 
 BASE = "/admin/api-clients"
 
@@ -70,12 +72,39 @@ async def client_create(request: Request[Any, Any, Any], db: DbSession) -> Respo
     except DomainError as exc:
         await db.rollback()
         return await _list(request, db, FormState(form, exc), status=422)
+    await db.flush()
+    session(request).set(_issued_key(issued.client.id), encrypt(issued.client_secret).decode())
+    return redirect(f"{BASE}/{issued.client.id}/issued", request)
+
+
+def _issued_key(client_pk: int) -> str:
+    return f"issued_api_client_secret:{client_pk}"
+
+
+@get(f"{BASE}/{{client_pk:int}}/issued", opt=perm(ADMIN_API_CLIENTS_MANAGE, resource="api_clients"))
+async def client_issued(
+    request: Request[Any, Any, Any], db: DbSession, client_pk: FromPath[int]
+) -> Response[Any]:
+    p = principal(request)
+    client = await api_clients.get_client(db, p.tenant, client_pk)  # another tenant's client: 404
+    sealed = session(request).pop(_issued_key(client.id))
+    if sealed is None:  # shown already (or never issued in this session): the secret is gone for good
+        flash(
+            request,
+            "info",
+            i18n.gettext(
+                "The secret of {name} was shown once and cannot be shown again. "
+                "Revoke the client and create a new one if it was lost.",
+                name=client.name,
+            ),
+        )
+        return redirect(BASE, request)
     origin = get_settings().tenant_origin(p.tenant.slug)
     response = render(
         request,
         "admin/api_client_issued.html",
-        client=issued.client,
-        secret=issued.client_secret,
+        client=client,
+        secret=decrypt(sealed.encode()),
         token_url=f"{origin}/oauth/token",
         api_url=f"{origin}/api/v1/",
     )
@@ -98,4 +127,4 @@ async def client_revoke(
     return redirect(BASE, request)
 
 
-ROUTES = [client_list, client_create, client_revoke]
+ROUTES = [client_list, client_create, client_issued, client_revoke]

@@ -34,13 +34,19 @@ async def _token(app, tenant, client_id: str, secret: str):
 async def test_create_shows_the_secret_once_and_it_works(app, acme):
     name = f"Scanner sync {marker()}"
     async with signed_in(app, acme, "ada") as b:
-        r = await b.post(
+        created = await b.post(
             "/admin/api-clients", {"name": name, "scopes": ["crm.lead.read", "admin.audit.read"]}
         )
+        client = await _client(acme, name)
+        assert created.status_code == 303  # a refresh cannot create a second client
+        assert created.headers["location"] == f"/admin/api-clients/{client.id}/issued"
+        r = await b.get(created.headers["location"])
+        again = await b.get(created.headers["location"])
         listing = await b.get("/admin/api-clients")
     assert r.status_code == 200
     assert r.headers["cache-control"] == "no-store"
-    client = await _client(acme, name)
+    assert again.status_code == 303  # shown once: the second visit finds no secret
+    assert "was shown once and cannot be shown again" in listing.text
     secret = re.search(r'id="client-secret">([^<]+)</div>', r.text).group(1)
     assert client.client_id in r.text
     assert client.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
@@ -82,7 +88,8 @@ async def test_refused_client_rerenders_with_errors_and_creates_nothing(app, acm
 async def test_revoke_stops_the_client(app, acme):
     name = f"Old sync {marker()}"
     async with signed_in(app, acme, "ada") as b:
-        r = await b.post("/admin/api-clients", {"name": name, "scopes": "admin.audit.read"})
+        created = await b.post("/admin/api-clients", {"name": name, "scopes": "admin.audit.read"})
+        r = await b.get(created.headers["location"])
         secret = re.search(r'id="client-secret">([^<]+)</div>', r.text).group(1)
         client = await _client(acme, name)
         r = await b.post(f"/admin/api-clients/{client.id}/revoke")

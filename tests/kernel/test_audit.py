@@ -114,3 +114,16 @@ async def test_platform_changes_go_to_the_platform_audit_log(acme, globex):
     assert events[-2:] == ["tenant.suspended", "tenant.resumed"]
     assert rows[-2].after["status"] == "suspended"
     assert rows[-2].actor_kind == "operator"
+
+
+async def test_sign_in_is_recorded_as_the_user_who_signed_in(app, acme):
+    from tests.helpers import browser, login
+
+    async with browser(app, acme) as b:
+        await login(b, acme.email("bob"))
+    entries = [e for e in await _entries(acme, "users", acme.users["bob"]) if e.event == "user.signed_in"]
+    assert (entries[-1].actor_kind, entries[-1].actor_id, entries[-1].actor_label) == (
+        "user",
+        acme.users["bob"],
+        acme.email("bob"),
+    )

@@ -92,3 +92,12 @@ async def test_preferences_switch_channels_off(app, acme):
         assert prefs[("system.announcement", "in_app")] is False
         assert prefs[("security.role_changed", "in_app")] is True
         assert await notify(session, acme.users["nora"], "system.announcement", title="Muted") is None
+
+
+async def test_a_fragment_leaves_flash_messages_for_the_next_page(app, acme):
+    async with signed_in(app, acme, "alice") as b:
+        await b.post("/notifications/read-all")  # queues "All notifications are marked as read."
+        badge = await b.htmx("GET", "/notifications/badge")
+        assert "All notifications are marked as read." not in badge.text
+        page = await b.get("/notifications")
+        assert "All notifications are marked as read." in page.text

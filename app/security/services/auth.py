@@ -7,8 +7,9 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kernel import context
 from app.kernel.audit import audited
-from app.kernel.context import TenantRef
+from app.kernel.context import Actor, TenantRef
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, ValidationFailed
 from app.kernel.outbox import publish
@@ -45,10 +46,13 @@ async def authenticate(
     if not user.is_external and await _sso_enforced(session):
         raise PasswordLoginDisabled()
     await throttle.record_success(tenant.id, email)
-    async with audited(session, "user.signed_in"):
-        user.last_login_at = utcnow()
-        if user.password_hash and needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+    with context.bound(
+        actor=Actor(kind="user", id=user.id, label=user.email)
+    ):  # who signed in, not "anonymous"
+        async with audited(session, "user.signed_in"):
+            user.last_login_at = utcnow()
+            if user.password_hash and needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password)
     return user
 
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kernel import context
 from app.kernel.audit import audited
-from app.kernel.context import TenantRef
+from app.kernel.context import Actor, TenantRef
 from app.kernel.db import utcnow
 from app.kernel.errors import DomainError
 from app.security.models import SsoSettings, User, UserRole
@@ -77,8 +78,9 @@ async def sign_in_with_sso(
         user = await _match_by_email(session, settings, identity, tenant)
     else:
         _check_may_sign_in(user, tenant)
-    async with audited(session, "user.signed_in_sso"):
-        user.last_login_at = utcnow()
+    with context.bound(actor=Actor(kind="user", id=user.id, label=user.email)):
+        async with audited(session, "user.signed_in_sso"):
+            user.last_login_at = utcnow()
     return user
 
 
