@@ -139,6 +139,7 @@ def create_app() -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
         request_max_body_size=settings.max_request_body_bytes,
         before_send=[add_response_headers],
+        logging_config=None,  # ours (app/kernel/logging.py): JSON lines with tenant and request id
         on_shutdown=[close_database, close_redis],
         debug=False,
         plugins=[_cli_plugin()],

@@ -16,12 +16,15 @@ from app.kernel.audit import audited
 from app.kernel.context import Actor
 from app.kernel.db import get_database, unit_of_work, utcnow, validate_schema_name
 from app.kernel.errors import Conflict, NotFound
+from app.kernel.logging import get_logger
 from app.security import api_tokens
 from app.security.models import ApiClient
 from app.security.services.api_clients import IssuedClient, create_client
 from app.security.services.users import create_user
 from app.settings import get_settings
 from tenants.models import Tenant
+
+log = get_logger("tessera.tenants")
 from tenants.routing import directory, tenant_ref
 
 
@@ -132,10 +135,17 @@ async def purge_due_tenants() -> list[str]:
             .scalars()
             .all()
         )
-    purged = []
+    purged, failed = [], []
     for slug in due:
-        await purge_tenant(slug)
-        purged.append(slug)
+        try:
+            await purge_tenant(slug)
+        except Exception as exc:  # one stuck tenant must not block the others; the job is retried
+            log.error("purge failed", tenant=slug, error=repr(exc))
+            failed.append(slug)
+        else:
+            purged.append(slug)
+    if failed:
+        raise RuntimeError(f"purge failed for {', '.join(failed)} (purged: {', '.join(purged) or '-'})")
     return purged
 
 

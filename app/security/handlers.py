@@ -2,9 +2,9 @@
 
 Run by the workers for outbox events (workers/runtime.py records each event as applied in the
 same transaction). The link's secret is created here, in the worker, so it never sits in the
-outbox; the mail goes out before the transaction commits, so a failed send rolls the new secret
-back and the retry mails a fresh link. The Message-ID derives from the event id: a retried send
-is recognisably the same message.
+outbox; it is derived from the event id (HMAC with SECRET_KEY), so a retried job — after a send
+whose commit failed — mails the same link, and the Message-ID (also from the event id) marks it
+as the same message.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ async def mail_invitation(event: Event, session: AsyncSession) -> None:
             status=invitation.status if invitation else "missing",
         )
         return
-    token = await issue_invitation_link_token(session, invitation)
+    token = await issue_invitation_link_token(session, invitation, seed=str(event.event_id))
     rendered = mail.render(
         "invitation",
         invitation.locale,
@@ -77,7 +77,7 @@ async def mail_password_reset(event: Event, session: AsyncSession) -> None:
     if user is None or not user.is_active:
         log.info("no mail: the account is gone or deactivated", user_id=event.payload["user_id"])
         return
-    token = await issue_reset_token(session, user)
+    token = await issue_reset_token(session, user, seed=str(event.event_id))
     rendered = mail.render(
         "password_reset",
         user.locale or tenant.locale,

@@ -8,7 +8,9 @@ revocable, and useless to anyone who reads the table.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -22,6 +24,15 @@ class TokenInvalid(Exception):
 
 def new_secret() -> tuple[str, str]:
     raw = secrets.token_urlsafe(32)
+    return raw, hash_secret(raw)
+
+
+def derived_secret(purpose: str, seed: str) -> tuple[str, str]:
+    """A secret fixed by ``seed`` (an outbox event id): a mail job that is retried after a send
+    whose commit failed mails the *same* link as the first attempt, so whichever copy the
+    receiver keeps works. Unguessable without SECRET_KEY."""
+    mac = hmac.new(get_settings().secret_key.encode(), f"{purpose}:{seed}".encode(), hashlib.sha256)
+    raw = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
     return raw, hash_secret(raw)
 
 

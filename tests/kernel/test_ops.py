@@ -59,6 +59,7 @@ def test_log_lines_are_json_with_tenant_and_request_id():
     handler = logging.StreamHandler(stream)
     handler.setFormatter(build_formatter(json=True))
     logging.getLogger("tessera.test").addHandler(handler)
+    logging.getLogger("tessera.test").setLevel(logging.INFO)
     structlog.contextvars.bind_contextvars(tenant="acme", request_id="abc123")
     try:
         get_logger("tessera.test").info("something happened", order=42)

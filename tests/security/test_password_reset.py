@@ -107,3 +107,26 @@ async def test_a_link_for_one_tenant_does_not_work_on_another(app, acme, globex)
     token = await _token_for(acme.email("alice"))
     async with browser(app, globex) as b:
         assert (await b.get(f"/password/reset?token={token}")).status_code == 400
+
+
+async def test_a_retried_mail_job_issues_the_same_link(acme):
+    """The worker derives the secret from the event id: a retry after a failed commit re-mails a
+    link that works (tests/workers cover the mail itself)."""
+    from app.security.models import User as UserModel
+
+    async with in_tenant("acme") as (session, _):
+        user = (
+            await session.execute(select(UserModel).where(UserModel.email == acme.email("nora")))
+        ).scalar_one()
+        first = await issue_reset_token(session, user, seed="event-123")
+        await session.rollback()  # the first attempt's transaction failed after sending
+    async with in_tenant("acme") as (session, _):
+        user = (
+            await session.execute(select(UserModel).where(UserModel.email == acme.email("nora")))
+        ).scalar_one()
+        second = await issue_reset_token(session, user, seed="event-123")
+        other = await issue_reset_token(session, user, seed="event-456")
+    from app.security import tokens
+
+    assert tokens.unsign(first, "password_reset", 60) == tokens.unsign(second, "password_reset", 60)
+    assert tokens.unsign(other, "password_reset", 60) != tokens.unsign(second, "password_reset", 60)

@@ -64,8 +64,11 @@ async def request_password_reset(session: AsyncSession, email: str) -> None:
     await publish(session, "security.password_reset_requested", {"user_id": user.id})
 
 
-async def issue_reset_token(session: AsyncSession, user: User, ttl: timedelta = RESET_TTL) -> str:
-    """A new single-use reset link secret; earlier unused ones stop working."""
+async def issue_reset_token(
+    session: AsyncSession, user: User, ttl: timedelta = RESET_TTL, seed: str | None = None
+) -> str:
+    """A new single-use reset link secret (fixed by ``seed``, the event id, when given); earlier
+    unused ones stop working."""
     await session.execute(
         update(OneTimeToken)
         .where(
@@ -75,7 +78,7 @@ async def issue_reset_token(session: AsyncSession, user: User, ttl: timedelta = 
         )
         .values(used_at=utcnow())
     )
-    raw, digest = tokens.new_secret()
+    raw, digest = tokens.derived_secret(RESET_PURPOSE, f"{user.id}:{seed}") if seed else tokens.new_secret()
     session.add(
         OneTimeToken(user_id=user.id, purpose=RESET_PURPOSE, token_hash=digest, expires_at=utcnow() + ttl)
     )

@@ -148,9 +148,12 @@ async def revoke_invitation(session: AsyncSession, invitation_id: int) -> Invita
     return inv
 
 
-async def issue_invitation_link_token(session: AsyncSession, invitation: Invitation) -> str:
-    """Called by the mailing worker: a fresh secret whose hash replaces any earlier one."""
-    raw, digest = tokens.new_secret()
+async def issue_invitation_link_token(
+    session: AsyncSession, invitation: Invitation, seed: str | None = None
+) -> str:
+    """Called by the mailing worker: a secret (fixed by ``seed``, the event id, when given) whose
+    hash replaces any earlier one."""
+    raw, digest = tokens.derived_secret(PURPOSE, f"{invitation.id}:{seed}") if seed else tokens.new_secret()
     invitation.token_hash = digest
     await session.flush()
     return tokens.sign(raw, PURPOSE)
