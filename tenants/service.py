@@ -23,9 +23,9 @@ from app.security.services.api_clients import IssuedClient, create_client
 from app.security.services.users import create_user
 from app.settings import get_settings
 from tenants.models import Tenant
+from tenants.routing import directory, tenant_ref
 
 log = get_logger("tessera.tenants")
-from tenants.routing import directory, tenant_ref
 
 
 class TenantNotFound(NotFound):
