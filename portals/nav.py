@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.kernel import i18n
+from app.kernel.i18n import lazy
 from app.security.permissions import AUTHENTICATED
 from app.security.principal import Principal
 
@@ -37,17 +38,17 @@ class NavSection:
 
 _ITEMS: list[NavItem] = []
 SECTION_ORDER = [
-    "Workspace",
-    "Sales",
-    "Marketing",
-    "Service",
-    "Finance",
-    "Supply chain",
-    "Production",
-    "People",
-    "Hospital",
-    "Customer portal",
-    "Administration",
+    lazy("Workspace"),
+    lazy("Sales"),
+    lazy("Marketing"),
+    lazy("Service"),
+    lazy("Finance"),
+    lazy("Supply chain"),
+    lazy("Production"),
+    lazy("People"),
+    lazy("Hospital"),
+    lazy("Customer portal"),
+    lazy("Administration"),
 ]
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.kernel.i18n import lazy
 from app.settings import get_settings
 from tenants.models import Tenant, TenantDomain
 from tenants.routing import directory
@@ -36,12 +37,14 @@ _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 class DomainTaken(Conflict):
     def __init__(self, domain: str) -> None:
-        super().__init__("domain_taken", "The domain {domain} is already in use.", params={"domain": domain})
+        super().__init__(
+            "domain_taken", lazy("The domain {domain} is already in use."), params={"domain": domain}
+        )
 
 
 class DomainNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("domain", code="domain_not_found")
+        super().__init__(lazy("domain"), code="domain_not_found")
 
 
 def txt_record_name(domain: TenantDomain) -> str:
@@ -58,15 +61,15 @@ def clean_domain(raw: str) -> str:
     domain = (raw or "").strip().lower().rstrip(".")
     problem = None
     if domain.startswith(("http://", "https://")) or "/" in domain or ":" in domain:
-        problem = "Enter only the host name, e.g. crm.example.com."
+        problem = lazy("Enter only the host name, e.g. crm.example.com.")
     elif _is_ip(domain):
-        problem = "Enter a host name, not an IP address."
+        problem = lazy("Enter a host name, not an IP address.")
     elif len(domain) > 253 or domain.count(".") < 1 or not all(_LABEL_RE.match(x) for x in domain.split(".")):
-        problem = "Enter a valid host name, e.g. crm.example.com."
+        problem = lazy("Enter a valid host name, e.g. crm.example.com.")
     else:
         base = get_settings().base_domain
         if domain == base or domain.endswith("." + base):
-            problem = "Addresses under {base} are given to tenants by their slug already."
+            problem = lazy("Addresses under {base} are given to tenants by their slug already.")
     if problem:
         raise ValidationFailed([FieldError("domain", problem, {"base": get_settings().base_domain})])
     return domain

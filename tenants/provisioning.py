@@ -22,7 +22,7 @@ from app.kernel import context
 from app.kernel.context import Actor
 from app.kernel.db import TENANT_SCHEMA_PREFIX, utcnow, validate_schema_name
 from app.kernel.errors import Conflict, FieldError, ValidationFailed
-from app.kernel.i18n import LOCALES
+from app.kernel.i18n import LOCALES, lazy
 from app.security.passwords import password_problems
 from app.security.services.setup import seed_tenant_security
 from tenants.migrations import head, tenant_ddl_script
@@ -124,7 +124,9 @@ def validate(req: ProvisionRequest) -> None:
 
 class SlugTaken(Conflict):
     def __init__(self, slug: str) -> None:
-        super().__init__("tenant_slug_taken", "The address {slug} is already taken.", params={"slug": slug})
+        super().__init__(
+            "tenant_slug_taken", lazy("The address {slug} is already taken."), params={"slug": slug}
+        )
 
 
 async def _run_script(conn: AsyncConnection, schema: str, script: str) -> None:

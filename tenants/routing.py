@@ -24,6 +24,7 @@ from app.kernel import context
 from app.kernel.context import TenantRef
 from app.kernel.db import get_database
 from app.kernel.errors import DomainError, NotFound
+from app.kernel.i18n import lazy
 from app.kernel.web import header
 from app.settings import get_settings
 from tenants.models import Tenant, TenantDomain
@@ -33,18 +34,21 @@ TTL_SECONDS = 5.0
 
 class TenantSuspended(DomainError):
     status = 403
-    title = "Organisation suspended"
+    title = lazy("Organisation suspended")
 
     def __init__(self) -> None:
         super().__init__(
             "tenant_suspended",
-            "This organisation's access is suspended. Please contact your administrator or Tessera support.",
+            lazy(
+                "This organisation's access is suspended. "
+                "Please contact your administrator or Tessera support."
+            ),
         )
 
 
 class UnknownHost(NotFound):
     def __init__(self) -> None:
-        super().__init__("organisation", code="unknown_tenant")
+        super().__init__(lazy("organisation"), code="unknown_tenant")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +156,7 @@ class TenantMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         if match.kind != wanted or match.kind == "unknown":
-            raise UnknownHost() if match.kind == "unknown" else NotFound("page")
+            raise UnknownHost() if match.kind == "unknown" else NotFound(lazy("page"))
         if match.tenant is not None:
             if match.tenant.status == "deleted":
                 raise UnknownHost()

@@ -16,6 +16,7 @@ from app.kernel.audit import audited
 from app.kernel.context import Actor
 from app.kernel.db import get_database, unit_of_work, utcnow, validate_schema_name
 from app.kernel.errors import Conflict, NotFound
+from app.kernel.i18n import lazy
 from app.kernel.logging import get_logger
 from app.security import api_tokens
 from app.security.models import ApiClient
@@ -30,7 +31,7 @@ log = get_logger("tessera.tenants")
 
 class TenantNotFound(NotFound):
     def __init__(self, slug: str) -> None:
-        super().__init__("tenant", code="tenant_not_found")
+        super().__init__(lazy("tenant"), code="tenant_not_found")
         self.params = {"what": f"tenant {slug}"}
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kernel import i18n
 from app.kernel.audit import audited
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
+from app.kernel.i18n import lazy
 from app.security.validation import clean_locale, clean_name
 from tenants.branding import Branding
 from tenants.models import Tenant
@@ -57,7 +58,7 @@ def currency_choices() -> list[tuple[str, str]]:
 async def get_tenant(session: AsyncSession, tenant_id: int) -> Tenant:
     tenant = await session.get(Tenant, tenant_id)
     if tenant is None or tenant.status == "purged":
-        raise NotFound("organisation")
+        raise NotFound(lazy("organisation"))
     return tenant
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any, ClassVar
 
+from app.kernel.i18n import lazy
+
 PROBLEM_BASE = "https://tessera.dev/problems/"
 
 
@@ -26,7 +28,7 @@ class DomainError(Exception):
     """A business rule said no. ``code`` is stable and documented; ``status`` is the HTTP status."""
 
     status: ClassVar[int] = 422
-    title: ClassVar[str] = "Request cannot be processed"
+    title: ClassVar[str] = lazy("Request cannot be processed")
 
     def __init__(
         self,
@@ -57,38 +59,40 @@ class NotFound(DomainError):
     """The record does not exist *or* the caller may not know it exists (other tenant, record rule)."""
 
     status = 404
-    title = "Not found"
+    title = lazy("Not found")
 
-    def __init__(self, what: str = "record", code: str = "not_found") -> None:
-        super().__init__(code, "The {what} was not found.", params={"what": what})
+    def __init__(self, what: str = lazy("record"), code: str = "not_found") -> None:
+        super().__init__(code, lazy("The {what} was not found."), params={"what": what})
 
 
 class Forbidden(DomainError):
     status = 403
-    title = "Forbidden"
+    title = lazy("Forbidden")
 
-    def __init__(self, message: str = "You do not have permission to do this.", code: str = "forbidden"):
+    def __init__(
+        self, message: str = lazy("You do not have permission to do this."), code: str = "forbidden"
+    ) -> None:
         super().__init__(code, message)
 
 
 class Conflict(DomainError):
     status = 409
-    title = "Conflict"
+    title = lazy("Conflict")
 
 
 class ValidationFailed(DomainError):
     """Input that fails validation, with per-field errors (forms re-render with them)."""
 
     status = 422
-    title = "Validation failed"
+    title = lazy("Validation failed")
 
-    def __init__(self, errors: list[FieldError], message: str = "Some fields are not valid.") -> None:
+    def __init__(self, errors: list[FieldError], message: str = lazy("Some fields are not valid.")) -> None:
         super().__init__("validation_failed", message, errors=errors)
 
 
 class TooManyRequests(DomainError):
     status = 429
-    title = "Too many requests"
+    title = lazy("Too many requests")
 
 
 def problem(

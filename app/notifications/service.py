@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
+from app.kernel.i18n import lazy
 from app.kernel.outbox import publish
 from app.notifications.kinds import CHANNELS, KINDS
 from app.notifications.models import Notification, NotificationPreference
@@ -82,7 +83,7 @@ async def mark_read(session: AsyncSession, user_id: int, notification_id: int | 
             select(Notification.id).where(Notification.id == notification_id, Notification.user_id == user_id)
         )
         if exists is None:
-            raise NotFound("notification")
+            raise NotFound(lazy("notification"))
         stmt = stmt.where(Notification.id == notification_id)
     result = await session.execute(stmt.values(read_at=utcnow()))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from app.kernel.errors import Conflict, DomainError, Forbidden, TooManyRequests
+from app.kernel.i18n import lazy
 
 
 class InvalidCredentials(DomainError):
     status = 401
-    title = "Invalid credentials"
+    title = lazy("Invalid credentials")
 
     def __init__(self) -> None:
-        super().__init__("invalid_credentials", "The e-mail address or password is not correct.")
+        super().__init__("invalid_credentials", lazy("The e-mail address or password is not correct."))
 
 
 class LoginThrottled(TooManyRequests):
@@ -18,7 +19,7 @@ class LoginThrottled(TooManyRequests):
         minutes = max(1, (retry_after + 59) // 60)
         super().__init__(
             "login_throttled",
-            "Too many failed sign-in attempts. Try again in {minutes} minutes.",
+            lazy("Too many failed sign-in attempts. Try again in {minutes} minutes."),
             params={"minutes": minutes},
         )
         self.retry_after = retry_after
@@ -26,26 +27,26 @@ class LoginThrottled(TooManyRequests):
 
 class LinkInvalid(DomainError):
     status = 400
-    title = "Link not valid"
+    title = lazy("Link not valid")
 
     def __init__(self) -> None:
         super().__init__(
             "link_invalid",
-            "This link is not valid any more: it was used already, has expired or was replaced.",
+            lazy("This link is not valid any more: it was used already, has expired or was replaced."),
         )
 
 
 class EmailTaken(Conflict):
     def __init__(self, email: str) -> None:
         super().__init__(
-            "email_taken", "A user with the e-mail {email} already exists.", params={"email": email}
+            "email_taken", lazy("A user with the e-mail {email} already exists."), params={"email": email}
         )
 
 
 class PasswordLoginDisabled(Forbidden):
     def __init__(self) -> None:
         super().__init__(
-            "Your organisation signs in with single sign-on only.", code="password_login_disabled"
+            lazy("Your organisation signs in with single sign-on only."), code="password_login_disabled"
         )
 
 
@@ -54,6 +55,9 @@ class OrganisationSuspended(Forbidden):
 
     def __init__(self) -> None:
         super().__init__(
-            "This organisation's access is suspended. Please contact your administrator or Tessera support.",
+            lazy(
+                "This organisation's access is suspended. "
+                "Please contact your administrator or Tessera support."
+            ),
             code="tenant_suspended",
         )

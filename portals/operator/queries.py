@@ -14,13 +14,19 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.audit import PlatformAuditEntry
+from app.kernel.i18n import lazy
 from portals.tables import Column, Filter, TableSpec
 from tenants.migrations import LIVE_STATUSES, head
 from tenants.models import Tenant, TenantMigrationLog
 from tenants.service import TenantNotFound
 
-STATUSES = (("active", "Active"), ("suspended", "Suspended"), ("deleted", "Deleted"), ("purged", "Purged"))
-SCHEMA_STATES = (("behind", "Behind head"), ("failed", "Migration failed"))
+STATUSES = (
+    ("active", lazy("Active")),
+    ("suspended", lazy("Suspended")),
+    ("deleted", lazy("Deleted")),
+    ("purged", lazy("Purged")),
+)
+SCHEMA_STATES = (("behind", lazy("Behind head")), ("failed", lazy("Migration failed")))
 
 
 def _schema_filter(stmt: Select[Any], value: str) -> Select[Any]:

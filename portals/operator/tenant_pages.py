@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.db import get_database, utcnow
 from app.kernel.errors import DomainError, FieldError, ValidationFailed
-from app.kernel.i18n import LOCALES, gettext
+from app.kernel.i18n import LOCALES, gettext, lazy
 from app.kernel.web import DbSession, is_htmx
 from app.settings import get_settings
 from portals.operator import queries
@@ -146,7 +146,7 @@ async def suspend(request: Request[Any, Any, Any], slug: FromPath[str]) -> Respo
     return await _lifecycle(
         request,
         slug,
-        "Tenant {slug} suspended: its users and API clients are locked out.",
+        lazy("Tenant {slug} suspended: its users and API clients are locked out."),
         lambda: service.suspend_tenant(slug, reason),
     )
 
@@ -154,7 +154,7 @@ async def suspend(request: Request[Any, Any, Any], slug: FromPath[str]) -> Respo
 @post("/operator/tenants/{slug:str}/resume", opt={**CONSOLE, "resource": "tenants"})
 async def resume(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[Any]:
     return await _lifecycle(
-        request, slug, "Tenant {slug} is active again.", lambda: service.resume_tenant(slug)
+        request, slug, lazy("Tenant {slug} is active again."), lambda: service.resume_tenant(slug)
     )
 
 
@@ -163,7 +163,7 @@ async def delete(request: Request[Any, Any, Any], slug: FromPath[str]) -> Respon
     return await _lifecycle(
         request,
         slug,
-        "Tenant {slug} deleted. Its data is kept until the grace period ends.",
+        lazy("Tenant {slug} deleted. Its data is kept until the grace period ends."),
         lambda: service.delete_tenant(slug),
     )
 
@@ -179,7 +179,7 @@ async def purge(request: Request[Any, Any, Any], slug: FromPath[str]) -> Respons
     return await _lifecycle(
         request,
         slug,
-        "Tenant {slug} purged: its schema and data are gone.",
+        lazy("Tenant {slug} purged: its schema and data are gone."),
         lambda: service.purge_tenant(slug, force=typed == slug),
     )
 

@@ -18,6 +18,7 @@ from app.kernel.audit import audited
 from app.kernel.context import TenantRef
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
+from app.kernel.i18n import lazy
 from app.security import api_tokens
 from app.security.models import ApiClient
 from app.security.permissions import CATALOGUE
@@ -61,7 +62,7 @@ async def get_client(session: AsyncSession, tenant: TenantRef, client_pk: int) -
         )
     ).scalar_one_or_none()
     if client is None:
-        raise NotFound("API client")
+        raise NotFound(lazy("API client"))
     return client
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.audit import AuditEntry
 from app.kernel.errors import NotFound
+from app.kernel.i18n import lazy
 
 ACTOR_KINDS = ("user", "api_client", "system", "operator", "anonymous")
 
@@ -112,7 +113,7 @@ async def entity_types(session: AsyncSession) -> list[str]:
 async def get_entry(session: AsyncSession, entry_id: int) -> AuditEntry:
     entry = await session.get(AuditEntry, entry_id)
     if entry is None:
-        raise NotFound("audit entry")
+        raise NotFound(lazy("audit entry"))
     return entry
 
 

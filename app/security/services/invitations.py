@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.kernel.i18n import lazy
 from app.kernel.outbox import publish
 from app.security import tokens
 from app.security.errors import EmailTaken, LinkInvalid
@@ -123,7 +124,7 @@ def with_invitation_status(stmt: Select[Any], status: str) -> Select[Any]:
 async def get_invitation(session: AsyncSession, invitation_id: int) -> Invitation:
     inv = await session.get(Invitation, invitation_id)
     if inv is None:
-        raise NotFound("invitation")
+        raise NotFound(lazy("invitation"))
     return inv
 
 

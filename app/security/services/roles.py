@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.audit import audited
 from app.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.kernel.i18n import lazy
 from app.security.models import Role, UserRole
 from app.security.permissions import CATALOGUE, Scope
 from app.security.roles import BUILTIN_ROLES, format_grants
@@ -29,7 +30,7 @@ async def member_counts(session: AsyncSession) -> dict[int, int]:
 async def get_role(session: AsyncSession, role_id: int) -> Role:
     role = await session.get(Role, role_id)
     if role is None:
-        raise NotFound("role")
+        raise NotFound(lazy("role"))
     return role
 
 

@@ -27,6 +27,7 @@ from app.kernel.audit import audited
 from app.kernel.context import Actor, TenantRef
 from app.kernel.db import utcnow
 from app.kernel.errors import DomainError
+from app.kernel.i18n import lazy
 from app.security.models import SsoSettings, User, UserRole
 from app.security.oidc import Identity, SsoClient
 from app.security.roles import BUILTIN_ROLES
@@ -42,7 +43,7 @@ class SsoRefused(DomainError):
     """The provider signed the person in, but this tenant does not let them in."""
 
     status = 403
-    title = "Single sign-on refused"
+    title = lazy("Single sign-on refused")
 
 
 def _refused(code: str, message: str, **params: str) -> SsoRefused:

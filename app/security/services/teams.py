@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.audit import audited
 from app.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.kernel.i18n import lazy
 from app.security.models import Team, User
 from app.security.validation import clean_name
 
@@ -30,7 +31,7 @@ async def members(session: AsyncSession, team_id: int) -> list[User]:
 async def get_team(session: AsyncSession, team_id: int) -> Team:
     team = await session.get(Team, team_id)
     if team is None:
-        raise NotFound("team")
+        raise NotFound(lazy("team"))
     return team
 
 

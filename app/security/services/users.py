@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.audit import audited
 from app.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.kernel.i18n import lazy
 from app.security.errors import EmailTaken
 from app.security.models import Role, Team, User, UserRole
 from app.security.passwords import hash_password, password_problems, verify_password
@@ -63,7 +64,7 @@ async def active_staff(session: AsyncSession) -> list[User]:
 async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None:
-        raise NotFound("user")
+        raise NotFound(lazy("user"))
     return user
 
 
@@ -94,7 +95,7 @@ async def _active_admin_ids(session: AsyncSession) -> set[int]:
 
 class LastAdmin(Conflict):
     def __init__(self) -> None:
-        super().__init__("last_admin", "A tenant must keep at least one active administrator.")
+        super().__init__("last_admin", lazy("A tenant must keep at least one active administrator."))
 
 
 async def update_user(
