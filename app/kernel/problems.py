@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.kernel import context, i18n
 from app.kernel.errors import DomainError, problem
+from app.kernel.i18n import lazy
 from app.kernel.logging import get_logger
 from app.kernel.web import is_htmx, wants_json
 
@@ -42,18 +43,18 @@ class LoginRequired(Exception):
 
 
 _TITLES = {
-    400: "Bad request",
-    401: "Authentication required",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Request body too large",
-    415: "Unsupported media type",
-    422: "Validation failed",
-    429: "Too many requests",
-    500: "Internal server error",
-    503: "Service unavailable",
+    400: lazy("Bad request"),
+    401: lazy("Authentication required"),
+    403: lazy("Forbidden"),
+    404: lazy("Not found"),
+    405: lazy("Method not allowed"),
+    409: lazy("Conflict"),
+    413: lazy("Request body too large"),
+    415: lazy("Unsupported media type"),
+    422: lazy("Validation failed"),
+    429: lazy("Too many requests"),
+    500: lazy("Internal server error"),
+    503: lazy("Service unavailable"),
 }
 _CODES = {
     400: "bad_request",
@@ -92,7 +93,7 @@ def _page(
         context={
             "status": status,
             "title": i18n.gettext(title),
-            "detail": detail,
+            "detail": i18n.gettext(detail) if detail else "",
             "tenant": tenant,
             "request_id": context.current().request_id,
         },
@@ -110,7 +111,7 @@ def _respond(
     if is_htmx(request.scope):
         # htmx shows this text in the page's error toast (portals/static/app.js)
         return Response(
-            content=body.get("detail") or body["title"],
+            content=i18n.gettext(body.get("detail") or body["title"]),
             status_code=status,
             media_type=MediaType.TEXT,
             headers=headers,
@@ -119,7 +120,11 @@ def _respond(
 
 
 def domain_error_handler(request: Request, exc: DomainError) -> Response:
-    with_locale = i18n.gettext(exc.message, **exc.params) if not wants_json(request.scope) else exc.english
+    if wants_json(request.scope):
+        with_locale = exc.english
+    else:  # nouns such as NotFound's lazy("user") are msgids too
+        params = {k: i18n.gettext(v) if isinstance(v, str) else v for k, v in exc.params.items()}
+        with_locale = i18n.gettext(exc.message, **params)
     errors = [{"field": e.field, "message": e.message.format(**e.params)} for e in exc.errors]
     headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
     body = problem(
@@ -139,7 +144,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         errors = _validation_errors(exc)
         body = problem(
             400,
-            "Invalid request",
+            lazy("Invalid request"),
             code="invalid_request",
             detail=_clean_detail(exc.detail),
             instance=request.url.path,
@@ -151,11 +156,11 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         code = "malformed_json"
     detail = _clean_detail(exc.detail)
     if isinstance(exc, NotFoundException):
-        detail = "The page or resource was not found."
+        detail = lazy("The page or resource was not found.")
     elif isinstance(exc, PermissionDeniedException) and "CSRF" in (exc.detail or ""):
         code, detail = (
             "csrf_failed",
-            "The form expired or was not sent from this site. Reload the page and try again.",
+            lazy("The form expired or was not sent from this site. Reload the page and try again."),
         )
     errors = _validation_errors(exc)  # e.g. where malformed JSON broke (app/kernel/api.py StrictBody)
     body = problem(
@@ -205,7 +210,7 @@ def integrity_error_handler(request: Request, exc: IntegrityError) -> Response:
         409,
         "Conflict",
         code="conflict",
-        detail="Another request saved a conflicting record at the same moment. Reload and try again.",
+        detail=lazy("Another request saved a conflicting record at the same moment. Reload and try again."),
         instance=request.url.path,
     )
     return _respond(request, 409, body)
@@ -217,7 +222,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
         HTTP_500_INTERNAL_SERVER_ERROR,
         "Internal server error",
         code="internal_error",
-        detail="Something went wrong on our side. The error was logged.",
+        detail=lazy("Something went wrong on our side. The error was logged."),
         instance=request.url.path,
         request_id=context.current().request_id,
     )
