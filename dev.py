@@ -5,6 +5,7 @@
     python3 dev.py test     # the test suite (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)
     python3 dev.py check    # ruff, mypy, import-linter, alembic check, tests
     python3 dev.py lock     # re-pin requirements.lock from pyproject.toml
+    python3 dev.py i18n     # extract messages to app/locale/messages.pot, update the .po catalogues
 
 Each command first makes sure `.venv` exists and holds exactly the pinned dependencies
 (requirements.lock); it re-installs only when the lock file or pyproject.toml changed.
@@ -82,6 +83,11 @@ def cmd_check(args: list[str]) -> int:
     return 0
 
 
+def cmd_i18n(args: list[str]) -> int:
+    """`i18n` (extract + update catalogues) or `i18n check` (what is left to translate): docs/i18n.md."""
+    return run_in_venv([str(PY), "-m", "tools.i18n", *args])
+
+
 def cmd_lock(_: list[str]) -> int:
     """Resolve pyproject's pins (runtime + dev) in a scratch venv and write the full set."""
     scratch = ROOT / "var" / "lock-venv"
@@ -96,7 +102,7 @@ def cmd_lock(_: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "test": cmd_test, "check": cmd_check, "lock": cmd_lock}
+COMMANDS = {"run": cmd_run, "test": cmd_test, "check": cmd_check, "lock": cmd_lock, "i18n": cmd_i18n}
 
 
 def main() -> int:
