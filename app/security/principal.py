@@ -28,6 +28,7 @@ class Principal:
     timezone: str | None = None
     session_epoch: int = 0
     role_keys: tuple[str, ...] = field(default=())
+    name: str = ""  # the person's full name (users) or the client's name (API clients)
 
     def can(self, permission: str) -> bool:
         return permission == AUTHENTICATED or permission in self.grants
@@ -78,6 +79,7 @@ async def load_user_principal(session: AsyncSession, tenant: TenantRef, user_id:
         timezone=user.timezone,
         session_epoch=user.session_epoch,
         role_keys=tuple(sorted(r.key for r in roles)),
+        name=user.full_name,
     )
 
 

@@ -15,6 +15,7 @@ from app.notifications import service as notifications
 from app.notifications.kinds import KINDS
 from app.security.permissions import AUTHENTICATED
 from app.security.services import users
+from app.security.services.roles import role_names
 from portals.nav import NavItem, register
 from portals.web import FormState, flash, form_data, perm, principal, redirect, render
 
@@ -32,9 +33,11 @@ register(
 @get("/", opt=ANY_USER, name="home")
 async def home(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     p = principal(request)
+    names = await role_names(db, p.role_keys)
     return render(
         request,
         "home/index.html",
+        role_names=[names[k] for k in p.role_keys],
         unread=await notifications.unread_count(db, p.id),
         recent=await notifications.recent(db, p.id, limit=5),
     )

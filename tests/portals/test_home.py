@@ -101,3 +101,10 @@ async def test_a_fragment_leaves_flash_messages_for_the_next_page(app, acme):
         assert "All notifications are marked as read." not in badge.text
         page = await b.get("/notifications")
         assert "All notifications are marked as read." in page.text
+
+
+async def test_home_greets_by_name_and_shows_role_names(app, acme):
+    async with signed_in(app, acme, "alice") as b:
+        page = (await b.get("/")).text
+    assert "Welcome, Alice Rep" in page
+    assert '<span class="tag">Sales representative</span>' in page

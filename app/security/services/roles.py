@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.audit import audited
 from app.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
-from app.kernel.i18n import lazy
+from app.kernel.i18n import gettext, lazy
 from app.security.models import Role, UserRole
 from app.security.permissions import CATALOGUE, Scope
 from app.security.roles import BUILTIN_ROLES, format_grants
@@ -97,3 +97,10 @@ async def delete_role(session: AsyncSession, role_id: int) -> None:
         raise Conflict("role_in_use", "This role is still assigned to users; remove it from them first.")
     async with audited(session, "role.deleted"):
         await session.delete(role)
+
+
+async def role_names(session: AsyncSession, keys: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Display names for role keys: built-in names translated, tenant-defined names as typed."""
+    rows = await session.execute(select(Role.key, Role.name, Role.is_builtin).where(Role.key.in_(list(keys))))
+    found = {key: (gettext(name) if builtin else name) for key, name, builtin in rows}
+    return {k: found.get(k, k) for k in keys}
