@@ -9,6 +9,7 @@ the domain function and commits (workers/runtime.py).
     purge_due_tenants       tenants.purge_due       global, daily
     clean_up_outbox         outbox.cleanup          global, hourly
     clean_up_notifications  notifications.cleanup   per tenant, daily
+    clean_up_idempotency    idempotency.cleanup     per tenant, hourly
 """
 
 from __future__ import annotations
@@ -67,6 +68,14 @@ async def clean_up_notifications(tenant_id: int, slot: str | None = None) -> Non
         log.info("old read notifications deleted", count=deleted, slot=slot)
 
 
+async def clean_up_idempotency(tenant_id: int, slot: str | None = None) -> None:
+    deleted = await run_in_tenant(
+        tenant_id, "idempotency.cleanup", housekeeping.delete_expired_idempotency_keys
+    )
+    if deleted is not None:
+        log.info("expired idempotency keys deleted", count=deleted, slot=slot)
+
+
 @dataclass(frozen=True)
 class ActorSpec:
     fn: Callable[..., Awaitable[None]]
@@ -82,6 +91,7 @@ SPECS: dict[str, ActorSpec] = {
     ),
     "clean_up_outbox": ActorSpec(clean_up_outbox, JOBS_QUEUE, {"max_retries": 3}),
     "clean_up_notifications": ActorSpec(clean_up_notifications, JOBS_QUEUE, {"max_retries": 3}),
+    "clean_up_idempotency": ActorSpec(clean_up_idempotency, JOBS_QUEUE, {"max_retries": 3}),
 }
 
 

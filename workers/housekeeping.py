@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel.db import utcnow
+from app.kernel.idempotency import IdempotencyKey
 from app.kernel.outbox import OutboxEvent
 from app.notifications.models import Notification
 from workers.models import ProcessedMessage
@@ -19,6 +20,8 @@ OUTBOX_KEEP = timedelta(days=7)
 # older than this can no longer stop a duplicate.
 PROCESSED_KEEP = timedelta(days=30)
 READ_NOTIFICATIONS_KEEP = timedelta(days=90)
+# docs/api.md promises replays for at least 24 hours; a key is kept a little longer.
+IDEMPOTENCY_KEEP = timedelta(hours=26)
 
 
 async def delete_relayed_outbox_events(session: AsyncSession) -> int:
@@ -44,5 +47,13 @@ async def delete_old_read_notifications(session: AsyncSession) -> int:
         delete(Notification).where(
             Notification.read_at.is_not(None), Notification.created_at < utcnow() - READ_NOTIFICATIONS_KEEP
         )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def delete_expired_idempotency_keys(session: AsyncSession) -> int:
+    """Answered ``Idempotency-Key``s past their replay window, in the session's tenant."""
+    result = await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - IDEMPOTENCY_KEEP)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

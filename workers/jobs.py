@@ -35,4 +35,5 @@ JOBS: list[Job] = [
     Job("tenants.purge_due", timedelta(days=1), per_tenant=False, actor=ACTORS["purge_due_tenants"]),
     Job("outbox.cleanup", timedelta(hours=1), per_tenant=False, actor=ACTORS["clean_up_outbox"]),
     Job("notifications.cleanup", timedelta(days=1), per_tenant=True, actor=ACTORS["clean_up_notifications"]),
+    Job("idempotency.cleanup", timedelta(hours=1), per_tenant=True, actor=ACTORS["clean_up_idempotency"]),
 ]

@@ -71,6 +71,7 @@ async def test_two_ticks_at_once_fire_each_slot_once(world):
     assert fired == sorted(
         [
             ("notifications.cleanup", await active_tenant_count()),
+            ("idempotency.cleanup", await active_tenant_count()),
             ("outbox.cleanup", 1),
             ("tenants.purge_due", 1),
         ]
