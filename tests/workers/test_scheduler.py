@@ -80,10 +80,12 @@ async def test_two_ticks_at_once_fire_each_slot_once(world):
     messages = queued(broker, "jobs")
     assert Counter(m.actor_name for m in messages) == {
         "clean_up_notifications": await active_tenant_count(),
+        "clean_up_idempotency": await active_tenant_count(),
         "clean_up_outbox": 1,
         "purge_due_tenants": 1,
     }
-    assert {m.kwargs["tenant_id"] for m in messages if m.actor_name != "clean_up_notifications"} == {None}
+    per_tenant = {"clean_up_notifications", "clean_up_idempotency"}
+    assert {m.kwargs["tenant_id"] for m in messages if m.actor_name not in per_tenant} == {None}
     broker.flush_all()
 
 
