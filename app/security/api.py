@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import UNSET
 from sqlalchemy import Select, func, select
@@ -354,7 +355,7 @@ async def get_audit_event(db: DbSession, event_id: FromPath[int]) -> schemas.Aud
     return schemas.audit_event_of(await audit_log.get_entry(db, event_id))
 
 
-ROUTES: list[object] = [
+ROUTES: list[HTTPRouteHandler] = [
     me,
     list_users,
     get_user,

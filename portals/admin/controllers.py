@@ -6,9 +6,11 @@ One module per concept, each with its own ``ROUTES``; this module is the portal'
 
 from __future__ import annotations
 
+from litestar.handlers import HTTPRouteHandler
+
 from portals.admin import api_clients, audit, invitations, roles, settings, sso, teams, users
 
-ROUTES: list[object] = [
+ROUTES: list[HTTPRouteHandler] = [
     *users.ROUTES,
     *invitations.ROUTES,
     *roles.ROUTES,

@@ -8,9 +8,11 @@ sign-in pages.
 
 from __future__ import annotations
 
+from litestar.handlers import HTTPRouteHandler
+
 from portals.operator.auth import ROUTES as AUTH_ROUTES
 from portals.operator.domain_pages import ROUTES as DOMAIN_ROUTES
 from portals.operator.migration_pages import ROUTES as MIGRATION_ROUTES
 from portals.operator.tenant_pages import ROUTES as TENANT_ROUTES
 
-ROUTES: list[object] = [*AUTH_ROUTES, *TENANT_ROUTES, *DOMAIN_ROUTES, *MIGRATION_ROUTES]
+ROUTES: list[HTTPRouteHandler] = [*AUTH_ROUTES, *TENANT_ROUTES, *DOMAIN_ROUTES, *MIGRATION_ROUTES]
