@@ -15,6 +15,7 @@ the English literal in ``lazy("...")`` where it is defined (docs/i18n.md).
 
 from __future__ import annotations
 
+import gettext
 import io
 import re
 import sys
@@ -126,13 +127,15 @@ def _from_template(path: Path) -> Iterator[Found]:
     # blocks give the msgids that are looked up at run time.
     options = {"trim_blocks": "true", "lstrip_blocks": "true", "silent": "false"}
     with path.open("rb") as fh:
-        for lineno, _func, message, _comments in babel_extract(fh, TEMPLATE_KEYWORDS, [], options):
-            if isinstance(message, tuple):
-                s, p = (*message, None, None)[:2]
+        for lineno, func, message, _comments in babel_extract(fh, TEMPLATE_KEYWORDS, [], options):
+            # One entry per argument, None where it is not a literal (keyword arguments included).
+            args = [*message] if isinstance(message, tuple) else [message]
+            s, p = (*args, None, None)[:2]
+            if func == "ngettext":
                 if isinstance(s, str) and isinstance(p, str) and s and p:
                     yield Found((s, p), rel, lineno)
-            elif isinstance(message, str) and message:
-                yield Found(message, rel, lineno)
+            elif isinstance(s, str) and s:
+                yield Found(s, rel, lineno)
 
 
 def extract() -> Catalog:
@@ -187,7 +190,7 @@ def update() -> dict[str, int]:
                 msgid_bugs_address="",
                 last_translator="Tessera",
                 language_team=f"Tessera {locale}",
-                header_comment=f"# Tessera: {locale} catalogue. Update with `python3 dev.py i18n`; see docs/i18n.md.",
+                header_comment=f"# Tessera {locale} catalogue: see docs/i18n.md.",
                 fuzzy=False,
             )
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
@@ -206,13 +209,18 @@ def _translated(m: Message) -> bool:
 
 
 def problems(locale: str, template: Catalog | None = None) -> list[str]:
-    """Everything wrong with one catalogue, one line each (empty = all good)."""
-    template = template or extract()
-    out: list[str] = []
+    """Everything wrong with one catalogue file, one line each (empty = all good)."""
     try:
         catalog = read_catalogue(locale)
     except Exception as exc:  # a .po that does not parse
         return [f"{locale}: cannot read the catalogue: {exc}"]
+    return catalogue_problems(locale, template or extract(), catalog)
+
+
+def catalogue_problems(locale: str, template: Catalog, catalog: Catalog) -> list[str]:
+    """Missing, empty or fuzzy translations, placeholders that differ from the msgid's, Babel's
+    own format checks, and whether the catalogue compiles."""
+    out: list[str] = []
     for msg in template:
         if not msg.id:
             continue
@@ -245,8 +253,6 @@ def problems(locale: str, template: Catalog | None = None) -> list[str]:
         buf = io.BytesIO()
         write_mo(buf, catalog)
         buf.seek(0)
-        import gettext
-
         gettext.GNUTranslations(buf)
     except Exception as exc:
         out.append(f"{locale}: does not compile: {exc}")
