@@ -34,7 +34,7 @@ register(NavItem(NAV_SECTION, lazy("Users"), BASE, ADMIN_USERS_READ, icon="users
 def users_table(all_roles: list[Role]) -> TableSpec:
     return TableSpec(
         columns=[
-            Column("name", lazy("Name"), sort=User.full_name),
+            Column("name", lazy("Full name"), sort=User.full_name),
             Column("email", lazy("E-mail"), sort=User.email),
             Column("roles", lazy("Roles")),
             Column("team", lazy("Team")),
