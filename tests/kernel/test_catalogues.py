@@ -308,3 +308,18 @@ async def test_the_leak_check_finds_english_on_an_english_page(app, acme, templa
     async with browser(app, acme) as b:
         page = await b.get("/login", headers={"Accept-Language": "en"})
     assert {"Sign in", "Forgot your password?", "Password"} <= english_leaks(page.text, template)
+
+
+async def test_names_people_type_are_shown_as_typed_not_run_through_the_catalogue(app, acme):
+    """A role called "Ops at 100%" is data, not a msgid: pages that list roles show it unchanged
+    (through _() it would be read as a %-format string and break the page)."""
+    name = "Ops at 100% (夜班)"
+    _id, email = await make_user(acme, name="Admin percent", roles=("tenant_admin",))
+    async with browser(app, acme) as b:
+        await login(b, email)
+        r = await b.post("/admin/roles", {"name": name, "description": "", "grant": "admin.audit.read"})
+        assert r.status_code == 303, r.text[:300]
+        for path in ("/admin/users", "/admin/invitations", "/admin/roles"):
+            page = await b.get(path, headers={"Accept-Language": "zh-TW"})
+            assert page.status_code == 200, path
+            assert "Ops at 100% (夜班)" in page.text, path
