@@ -8,6 +8,7 @@ uvloop, httptools, --no-access-log, --proxy-headers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -179,6 +181,95 @@ def check(port: int, target: Target) -> dict[str, Any]:
     return dict(r.json())
 
 
+def backend_pids(database: str) -> list[int]:
+    """PIDs of the PostgreSQL backends connected to ``database`` (this benchmark's own)."""
+    proc = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-Atc",
+         f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
+        capture_output=True, text=True, check=False, timeout=10,
+    )  # fmt: skip
+    return [int(x) for x in proc.stdout.split() if x.isdigit()]
+
+
+def pg_backend_memory(database: str) -> tuple[int, float]:
+    """(backends, MB of private memory) of the PostgreSQL backends serving ``database`` — each holds
+    catalog caches and prepared statements for every tenant schema it has served."""
+    pids = backend_pids(database)
+    kb = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    kb += int(line.split()[1])
+    return len(pids), kb / 1024
+
+
+class Sampler:
+    """While a run goes: the server's CPU time and RSS (peak and end), and the CPU time of the
+    PostgreSQL backends serving the benchmark's database (PostgreSQL runs on the same 2 cores).
+
+    CPU time per request is much less sensitive to other work on the machine than latency is, so
+    it is what attributes a difference between two runs."""
+
+    def __init__(self, server: Server, database: str | None = None) -> None:
+        import psutil
+
+        self.proc = psutil.Process(server.pid)
+        self.database = database
+        self.peak_rss = 0.0
+        self.cpu_s = 0.0
+        self.pg_cpu_s = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _backends(self) -> dict[int, float]:
+        import psutil
+
+        cpu: dict[int, float] = {}
+        for pid in backend_pids(self.database) if self.database else []:
+            try:
+                t = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            cpu[pid] = t.user + t.system
+        return cpu
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss / 2**20)
+            self._stop.wait(0.25)
+
+    def __enter__(self) -> Sampler:
+        t = self.proc.cpu_times()
+        self._cpu0 = t.user + t.system
+        self._pg0 = self._backends()
+        self._t0 = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.wall_s = time.monotonic() - self._t0
+        t = self.proc.cpu_times()
+        self.cpu_s = t.user + t.system - self._cpu0
+        pg1 = self._backends()
+        self.pg_cpu_s = sum(v - self._pg0.get(pid, 0.0) for pid, v in pg1.items())
+        self.end_rss = self.proc.memory_info().rss / 2**20
+        self.peak_rss = max(self.peak_rss, self.end_rss)
+
+    @property
+    def cpu_pct(self) -> float:
+        return 100 * self.cpu_s / self.wall_s if self.wall_s else 0.0
+
+    def per_request(self, requests: int) -> str:
+        n = max(1, requests)
+        server, pg = self.cpu_s / n * 1000, self.pg_cpu_s / n * 1000
+        return (
+            f"CPU/request: server {server:.2f} ms, PostgreSQL {pg:.2f} ms (server busy {self.cpu_pct:.0f}%)"
+        )
+
+
 # --- load ---------------------------------------------------------------------------------
 
 
@@ -228,7 +319,7 @@ def wrk(
             "wrk",
             "-t1",
             f"-c{connections}",
-            f"-d{seconds}s",
+            f"-d{max(1, round(seconds))}s",
             "--timeout",
             "10s",
             "-s",

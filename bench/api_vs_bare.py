@@ -23,8 +23,9 @@ import argparse
 import asyncio
 import statistics
 
-from _common import create_tenants, header, migrate_shared, out, scratch_database
+from _common import create_tenants, db_name, header, migrate_shared, out, scratch_database
 from _load import (
+    Sampler,
     Target,
     WrkResult,
     check,
@@ -73,6 +74,7 @@ def main() -> None:
     out(cpu_note())
     with scratch_database("api", keep=args.keep) as url:
         migrate_shared(url)
+        db = db_name(url)
         schema, user_id, (client_id, secret) = asyncio.run(_setup())
         host = f"{SLUG}.localhost"
         with serve("app-token", APP) as app:
@@ -86,6 +88,7 @@ def main() -> None:
             f"{args.rounds} rounds; Host {host}, Bearer token (scope {' '.join(SCOPES)})"
         )
         results: dict[str, list[WrkResult]] = {"api": [], "bare": []}
+        cpu: dict[str, list[tuple[float, float]]] = {"api": [], "bare": []}
         for rnd in range(args.rounds):
             quiet_notice()
             order = ["api", "bare"] if rnd % 2 == 0 else ["bare", "api"]
@@ -96,10 +99,12 @@ def main() -> None:
                     if rnd == 0:
                         out(f"  {kind} answers {target.path}: {body}")
                     wrk(server.port, [target], connections=args.connections, seconds=args.warmup)
-                    r = wrk(server.port, [target], connections=args.connections, seconds=args.seconds)
-                    rss = server.rss_mb()
+                    with Sampler(server, db) as s:
+                        r = wrk(server.port, [target], connections=args.connections, seconds=args.seconds)
                 results[kind].append(r)
-                out(f"  round {rnd + 1} {kind:<4} {r.line()}  RSS {rss:.0f} MB")
+                cpu[kind].append((s.cpu_s / max(1, r.requests), s.pg_cpu_s / max(1, r.requests)))
+                out(f"  round {rnd + 1} {kind:<4} {r.line()}")
+                out(f"      {s.per_request(r.requests)}; RSS {s.end_rss:.0f} MB")
                 settle()
         api, bare = _median(results["api"]), _median(results["bare"])
         ratios = [a.rps / b.rps for a, b in zip(results["api"], results["bare"], strict=True)]
@@ -111,6 +116,10 @@ def main() -> None:
             + ", ".join(f"{x:.2f}" for x in ratios)
             + f"; median of per-round ratios {statistics.median(ratios):.2f}"
         )
+        for kind in ("bare", "api"):
+            server_ms = statistics.median(c for c, _ in cpu[kind]) * 1000
+            pg_ms = statistics.median(p for _, p in cpu[kind]) * 1000
+            out(f"CPU per request, {kind:<4} (median): server {server_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms")
 
 
 if __name__ == "__main__":
