@@ -104,6 +104,10 @@ class Database:
                 # One prepared statement per (query, tenant schema): give each pooled
                 # connection room for many tenants before its LRU starts evicting.
                 "statement_cache_size": statement_cache_size,
+                # SQLAlchemy's asyncpg adapter prepares every statement itself and keeps them in
+                # its own per-connection LRU (default 100), which asyncpg's cache above never
+                # sees: without this, DB_STATEMENT_CACHE_SIZE did not apply (bench/README.md).
+                "prepared_statement_cache_size": statement_cache_size,
             },
         )
         self._tenant_engines: dict[str, AsyncEngine] = {}
