@@ -116,6 +116,9 @@ async def clear_redis() -> None:
 def scratch_database(db_suffix: str, *, keep: bool = False) -> Iterator[str]:
     """A fresh, empty database for the benchmark (and a clean Redis namespace); gone afterwards."""
     url, admin = configure_env(db_suffix)
+    from app.settings import reset_settings
+
+    reset_settings()  # settings read before this point did not see the scratch database
     asyncio.run(recreate_database(url, admin))
     asyncio.run(clear_redis())
     try:

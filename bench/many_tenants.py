@@ -40,6 +40,7 @@ import time
 from _common import create_tenants, db_name, header, migrate_shared, out, scratch_database
 from _load import (
     Sampler,
+    Server,
     Target,
     WrkResult,
     check,
@@ -80,20 +81,90 @@ def _median(results: list[WrkResult]) -> WrkResult:
     return sorted(results, key=lambda r: r.p95_ms)[len(results) // 2]
 
 
+def _measure(
+    server: Server, db: str, sets: dict[str, list[Target]], args: argparse.Namespace, delay_ms: float
+) -> tuple[float, float]:
+    """``--rounds`` rounds of (single, many) at one load level; prints them; returns (ratio, peak RSS)."""
+    load = {"connections": args.connections, "delay_ms": delay_ms}
+    out(f"load level: wrk -t1 -c{args.connections}, {delay_ms:g} ms think time, {args.seconds:g} s per run")
+    results: dict[str, list[WrkResult]] = {"single": [], "many": []}
+    cpu: dict[str, list[tuple[float, float]]] = {"single": [], "many": []}
+    peak = 0.0
+    for rnd in range(args.rounds):
+        quiet_notice()
+        for kind in ["single", "many"] if rnd % 2 == 0 else ["many", "single"]:
+            with Sampler(server, db) as s:
+                r = wrk(server.port, sets[kind], seconds=args.seconds, **load)  # type: ignore[arg-type]
+            results[kind].append(r)
+            cpu[kind].append((s.cpu_s / max(1, r.requests), s.pg_cpu_s / max(1, r.requests)))
+            peak = max(peak, s.peak_rss)
+            out(f"  round {rnd + 1} {kind:<6} {r.line()}")
+            out(f"      {s.per_request(r.requests)}; RSS {s.end_rss:.0f} MB")
+            settle(1)
+    single, many = _median(results["single"]), _median(results["many"])
+    ratio = many.p95_ms / single.p95_ms
+    out("  median run of each (by p95):")
+    out(f"    single tenant  {single.line()}")
+    out(f"    {len(sets['many'])} tenants   {many.line()}")
+    ratios = [m.p95_ms / s.p95_ms for s, m in zip(results["single"], results["many"], strict=True)]
+    out(
+        f"  p95 ratio many/single: {ratio:.2f} (target <= 1.30); per round: "
+        + ", ".join(f"{x:.2f}" for x in ratios)
+    )
+    for kind in ("single", "many"):
+        server_ms = statistics.median(c for c, _ in cpu[kind]) * 1000
+        pg_ms = statistics.median(p for _, p in cpu[kind]) * 1000
+        out(f"  CPU per request, {kind:<6} (median): server {server_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms")
+    return ratio, peak
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--delay-ms", type=float, default=20, help="think time per connection")
+    parser.add_argument(
+        "--delays",
+        default="40,20",
+        help="think times (ms) per connection, one load level each (default 40,20: ~45%% and ~75%% busy)",
+    )
     parser.add_argument("--seconds", type=float, default=20, help="length of each measured run")
     parser.add_argument("--cold-seconds", type=float, default=20, help="the first run on a fresh server")
-    parser.add_argument("--warmup", type=float, default=60, help="saturating warm-up over all tenants")
+    parser.add_argument("--warmup", type=float, default=150, help="saturating warm-up over all tenants")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--statement-cache",
+        type=int,
+        default=None,
+        help="DB_STATEMENT_CACHE_SIZE for the server (default: app's)",
+    )
+    parser.add_argument(
+        "--whatif-registry-ttl",
+        type=float,
+        default=None,
+        help="diagnosis only: serve bench/whatif_app.py with this host-cache TTL instead of 5 s",
+    )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     header(f"{args.tenants} tenants round-robin vs one tenant")
     out(cpu_note())
+    env: dict[str, str] = {}
+    app_spec = APP
+    if args.statement_cache is not None:
+        env["DB_STATEMENT_CACHE_SIZE"] = str(args.statement_cache)
+    if args.whatif_registry_ttl is not None:
+        app_spec = "bench.whatif_app:create_app"
+        env["BENCH_WHATIF_REGISTRY_TTL"] = str(args.whatif_registry_ttl)
+        out(
+            "WHAT-IF (diagnosis, not the application as shipped): host cache TTL "
+            f"{args.whatif_registry_ttl:g} s"
+        )
     with scratch_database("many", keep=args.keep) as url:
+        from app.settings import get_settings
+
+        cache = env.get("DB_STATEMENT_CACHE_SIZE") or get_settings().db_statement_cache_size
+        out(
+            f"server: {app_spec}, DB_STATEMENT_CACHE_SIZE={cache}, DB_POOL_SIZE={get_settings().db_pool_size}"
+        )
         migrate_shared(url)
         db = db_name(url)
         rows = asyncio.run(_setup(args.tenants))
@@ -108,62 +179,50 @@ def main() -> None:
             for (slug, uid, _, _), tok in zip(rows, tokens, strict=True)
         ]
         sets = {"single": targets[:1], "many": targets}
-        load = {"connections": args.connections, "delay_ms": args.delay_ms}
+        delays = [float(x) for x in args.delays.split(",")]
         out(
-            f"measured load: wrk -t1 -c{args.connections}, {args.delay_ms:g} ms think time per connection, "
-            f"{args.seconds:g} s per run, {args.rounds} rounds alternating single/many on one server; "
+            f"{args.rounds} rounds alternating single/many per load level, on one server; "
             "GET /api/v1/users/{id} with each tenant's host and token"
         )
-        results: dict[str, list[WrkResult]] = {"single": [], "many": []}
-        cpu: dict[str, list[tuple[float, float]]] = {"single": [], "many": []}
-        with serve("many", APP) as server:
+        with serve("many", app_spec, env) as server:
             check(server.port, targets[-1])
             with Sampler(server, db) as s:
-                cold = wrk(server.port, targets, seconds=args.cold_seconds, **load)  # type: ignore[arg-type]
-            out(f"cold: the first {args.cold_seconds:g} s of {args.tenants} tenants on a fresh server")
+                cold = wrk(
+                    server.port,
+                    targets,
+                    connections=args.connections,
+                    delay_ms=delays[-1],
+                    seconds=args.cold_seconds,
+                )
+            out(
+                f"cold: the first {args.cold_seconds:g} s of {args.tenants} tenants on a fresh server, "
+                f"{delays[-1]:g} ms think time"
+            )
             out(f"  {cold.line()}")
             out(f"      {s.per_request(cold.requests)}")
             started = time.perf_counter()
-            warm = wrk(server.port, targets, connections=16, seconds=args.warmup)
+            warm = wrk(server.port, targets, connections=args.connections, seconds=args.warmup)
             out(
                 f"warm-up: {warm.requests} requests over all tenants in {time.perf_counter() - started:.0f} s"
-                " (wrk -c16, no think time: every pooled connection serves each tenant a few times)"
+                f" (wrk -c{args.connections}, no think time: every pooled connection serves every tenant)"
             )
             n, mem = pg_backend_memory(db)
             out(f"  PostgreSQL: {n} backends for this server, {mem:.0f} MB private memory in all")
-            peak = 0.0
-            for rnd in range(args.rounds):
-                quiet_notice()
-                for kind in ["single", "many"] if rnd % 2 == 0 else ["many", "single"]:
-                    with Sampler(server, db) as s:
-                        r = wrk(server.port, sets[kind], seconds=args.seconds, **load)  # type: ignore[arg-type]
-                    results[kind].append(r)
-                    cpu[kind].append((s.cpu_s / max(1, r.requests), s.pg_cpu_s / max(1, r.requests)))
-                    peak = max(peak, s.peak_rss)
-                    out(f"  round {rnd + 1} {kind:<6} {r.line()}")
-                    out(f"      {s.per_request(r.requests)}; RSS {s.end_rss:.0f} MB")
-                    settle(1)
+            summary = [(d, *_measure(server, db, sets, args, d)) for d in delays]
             end_rss = server.rss_mb()
             n, mem = pg_backend_memory(db)
-        single, many = _median(results["single"]), _median(results["many"])
-        out("median run of each (by p95):")
-        out(f"  single tenant  {single.line()}")
-        out(f"  {args.tenants} tenants   {many.line()}")
-        ratios = [m.p95_ms / s.p95_ms for s, m in zip(results["single"], results["many"], strict=True)]
-        out(
-            f"p95 ratio many/single: {many.p95_ms / single.p95_ms:.2f} (target <= 1.30); per round: "
-            + ", ".join(f"{x:.2f}" for x in ratios)
-        )
-        for kind in ("single", "many"):
-            server_ms = statistics.median(c for c, _ in cpu[kind]) * 1000
-            pg_ms = statistics.median(p for _, p in cpu[kind]) * 1000
+        out("summary:")
+        for d, ratio, _ in summary:
             out(
-                f"  CPU per request, {kind:<6} (median): server {server_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms"
+                f"  {d:g} ms think time: p95 ratio {args.tenants} tenants / one tenant = {ratio:.2f}"
+                " (target <= 1.30)"
             )
+        peak = max(p for _, _, p in summary)
         out(
-            f"uvicorn RSS after serving {args.tenants} tenants: {end_rss:.0f} MB at the end, peak "
-            f"{peak:.0f} MB while measured (target < 300 MB); PostgreSQL: {n} backends, {mem:.0f} MB private"
+            f"  uvicorn RSS after serving {args.tenants} tenants: {end_rss:.0f} MB at the end, peak "
+            f"{peak:.0f} MB while measured (target < 300 MB)"
         )
+        out(f"  PostgreSQL: {n} backends for this server, {mem:.0f} MB private memory in all")
 
 
 if __name__ == "__main__":
