@@ -127,7 +127,8 @@ _AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _NAMED_FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `(?P<name>[^`]+)`")
 
 
-def bearer_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+# async although it never awaits: Litestar runs a sync guard in a worker thread on every request.
+async def bearer_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
     """The API authenticates with OAuth2 bearer tokens only (runs after the global guard).
 
     A browser's session cookie never authorises an API call, so API routes need no CSRF token

@@ -32,7 +32,8 @@ def declared_permission(handler: BaseRouteHandler) -> str | None:
     return (handler.opt or {}).get("permission")
 
 
-def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+# async although it never awaits: Litestar runs a sync guard in a worker thread on every request.
+async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     permission = declared_permission(handler)
     if permission is None:  # unreachable after start-up checks; fail closed anyway
         raise PermissionDeniedException("route declares no permission")
