@@ -209,7 +209,9 @@ class Sampler:
     PostgreSQL backends serving the benchmark's database (PostgreSQL runs on the same 2 cores).
 
     CPU time per request is much less sensitive to other work on the machine than latency is, so
-    it is what attributes a difference between two runs."""
+    it is what attributes a difference between two runs. PostgreSQL CPU counts the backends alive
+    at the start and at the end; backends opened *and* closed in between (pool overflow churn) are
+    missed, which is why the number of new connections is reported too."""
 
     def __init__(self, server: Server, database: str | None = None) -> None:
         import psutil
@@ -234,6 +236,18 @@ class Sampler:
             cpu[pid] = t.user + t.system
         return cpu
 
+    def _sessions(self) -> int:
+        """Connections ever opened to the database (pg_stat_database.sessions, PostgreSQL 14+)."""
+        if not self.database:
+            return 0
+        proc = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-Atc",
+             f"SELECT sessions FROM pg_stat_database WHERE datname = '{self.database}'"],
+            capture_output=True, text=True, check=False, timeout=10,
+        )  # fmt: skip
+        value = proc.stdout.strip()
+        return int(value) if value.isdigit() else 0
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss / 2**20)
@@ -243,6 +257,7 @@ class Sampler:
         t = self.proc.cpu_times()
         self._cpu0 = t.user + t.system
         self._pg0 = self._backends()
+        self._sessions0 = self._sessions()
         self._t0 = time.monotonic()
         self._thread.start()
         return self
@@ -254,6 +269,8 @@ class Sampler:
         t = self.proc.cpu_times()
         self.cpu_s = t.user + t.system - self._cpu0
         pg1 = self._backends()
+        time.sleep(0.6)  # PostgreSQL publishes session statistics about once a second
+        self.new_connections = self._sessions() - self._sessions0
         self.pg_cpu_s = sum(v - self._pg0.get(pid, 0.0) for pid, v in pg1.items())
         self.end_rss = self.proc.memory_info().rss / 2**20
         self.peak_rss = max(self.peak_rss, self.end_rss)
@@ -266,7 +283,8 @@ class Sampler:
         n = max(1, requests)
         server, pg = self.cpu_s / n * 1000, self.pg_cpu_s / n * 1000
         return (
-            f"CPU/request: server {server:.2f} ms, PostgreSQL {pg:.2f} ms (server busy {self.cpu_pct:.0f}%)"
+            f"CPU/request: server {server:.2f} ms, PostgreSQL {pg:.2f} ms (server busy {self.cpu_pct:.0f}%);"
+            f" {self.new_connections} new PostgreSQL connections"
         )
 
 

@@ -62,9 +62,64 @@ def _median(results: list[WrkResult]) -> WrkResult:
     return sorted(results, key=lambda r: r.rps)[len(results) // 2]
 
 
+KINDS = ("api", "bare", "same-work")
+
+
+def _level(
+    targets: dict[str, tuple[str, dict[str, str], Target]],
+    db: str,
+    args: argparse.Namespace,
+    connections: int,
+) -> float:
+    """``--rounds`` rounds of the three servers at one concurrency; prints them; returns api/bare."""
+    out(
+        f"{connections} connections: wrk -t1 -c{connections} -d{args.seconds:g}s, "
+        f"{args.warmup:g}s warm-up each"
+    )
+    results: dict[str, list[WrkResult]] = {k: [] for k in KINDS}
+    cpu: dict[str, list[tuple[float, float]]] = {k: [] for k in KINDS}
+    for rnd in range(args.rounds):
+        quiet_notice()
+        order = KINDS[rnd % len(KINDS) :] + KINDS[: rnd % len(KINDS)]  # rotate who goes first
+        for kind in order:
+            spec, env, target = targets[kind]
+            with serve(kind, spec, env) as server:
+                check(server.port, target)
+                wrk(server.port, [target], connections=connections, seconds=args.warmup)
+                with Sampler(server, db) as s:
+                    r = wrk(server.port, [target], connections=connections, seconds=args.seconds)
+            results[kind].append(r)
+            cpu[kind].append((s.cpu_s / max(1, r.requests), s.pg_cpu_s / max(1, r.requests)))
+            out(f"  round {rnd + 1} {kind:<9} {r.line()}")
+            out(f"      {s.per_request(r.requests)}; RSS {s.end_rss:.0f} MB")
+            settle()
+    med = {k: _median(results[k]) for k in KINDS}
+    out("  median run of each:")
+    for kind in ("bare", "same-work", "api"):
+        server_ms = statistics.median(c for c, _ in cpu[kind]) * 1000
+        pg_ms = statistics.median(p for _, p in cpu[kind]) * 1000
+        out(f"    {kind:<9} {med[kind].line()}")
+        out(f"              CPU per request (median): server {server_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms")
+    ratios = [a.rps / b.rps for a, b in zip(results["api"], results["bare"], strict=True)]
+    ratio = med["api"].rps / med["bare"].rps
+    out(
+        f"  ratio api/bare requests/s: {ratio:.2f} (target >= 0.50); per round: "
+        + ", ".join(f"{x:.2f}" for x in ratios)
+    )
+    out(
+        f"  diagnostic: api/same-work {med['api'].rps / med['same-work'].rps:.2f} (the request pipeline), "
+        f"same-work/bare {med['same-work'].rps / med['bare'].rps:.2f} (the route's own extra reads)"
+    )
+    return ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--connections",
+        default="8,16",
+        help="wrk connections, one level each (default 8,16: below and above DB_POOL_SIZE=10)",
+    )
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=3, help="seconds of load before each measurement")
     parser.add_argument("--rounds", type=int, default=3)
@@ -79,47 +134,20 @@ def main() -> None:
         host = f"{SLUG}.localhost"
         with serve("app-token", APP) as app:
             [token] = asyncio.run(fetch_tokens(app.port, [(host, client_id, secret)]))
+        bare_env = {"BENCH_TENANT_SCHEMA": schema}
         targets = {
             "api": (APP, {}, Target(host, token, f"/api/v1/users/{user_id}")),
-            "bare": (BARE, {"BENCH_TENANT_SCHEMA": schema}, Target(host, token, f"/users/{user_id}")),
+            "bare": (BARE, bare_env, Target(host, token, f"/users/{user_id}")),
+            "same-work": (BARE, bare_env, Target(host, token, f"/users/{user_id}/same-work")),
         }
-        out(
-            f"load: wrk -t1 -c{args.connections} -d{args.seconds:g}s after {args.warmup:g}s warm-up, "
-            f"{args.rounds} rounds; Host {host}, Bearer token (scope {' '.join(SCOPES)})"
-        )
-        results: dict[str, list[WrkResult]] = {"api": [], "bare": []}
-        cpu: dict[str, list[tuple[float, float]]] = {"api": [], "bare": []}
-        for rnd in range(args.rounds):
-            quiet_notice()
-            order = ["api", "bare"] if rnd % 2 == 0 else ["bare", "api"]
-            for kind in order:
-                spec, env, target = targets[kind]
-                with serve(kind, spec, env) as server:
-                    body = check(server.port, target)
-                    if rnd == 0:
-                        out(f"  {kind} answers {target.path}: {body}")
-                    wrk(server.port, [target], connections=args.connections, seconds=args.warmup)
-                    with Sampler(server, db) as s:
-                        r = wrk(server.port, [target], connections=args.connections, seconds=args.seconds)
-                results[kind].append(r)
-                cpu[kind].append((s.cpu_s / max(1, r.requests), s.pg_cpu_s / max(1, r.requests)))
-                out(f"  round {rnd + 1} {kind:<4} {r.line()}")
-                out(f"      {s.per_request(r.requests)}; RSS {s.end_rss:.0f} MB")
-                settle()
-        api, bare = _median(results["api"]), _median(results["bare"])
-        ratios = [a.rps / b.rps for a, b in zip(results["api"], results["bare"], strict=True)]
-        out("median run of each:")
-        out(f"  bare  {bare.line()}")
-        out(f"  api   {api.line()}")
-        out(
-            f"ratio api/bare requests/s: {api.rps / bare.rps:.2f} (target >= 0.50); per round: "
-            + ", ".join(f"{x:.2f}" for x in ratios)
-            + f"; median of per-round ratios {statistics.median(ratios):.2f}"
-        )
-        for kind in ("bare", "api"):
-            server_ms = statistics.median(c for c, _ in cpu[kind]) * 1000
-            pg_ms = statistics.median(p for _, p in cpu[kind]) * 1000
-            out(f"CPU per request, {kind:<4} (median): server {server_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms")
+        out(f"every request: Host {host}, Authorization: Bearer <token> (scope {' '.join(SCOPES)})")
+        for kind, (spec, env, target) in targets.items():
+            with serve(kind, spec, env) as server:
+                out(f"  {kind:<9} GET {target.path} -> {check(server.port, target)}")
+        summary = [(c, _level(targets, db, args, c)) for c in (int(x) for x in args.connections.split(","))]
+        out("summary:")
+        for c, ratio in summary:
+            out(f"  {c} connections: api/bare requests/s = {ratio:.2f} (target >= 0.50)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,12 @@ named by ``BENCH_TENANT_SCHEMA`` — and a msgspec Struct encoded as JSON. No mi
 authentication, no guard, no tenant lookup, no dependency injection beyond the path parameter.
 
     BENCH_TENANT_SCHEMA=tenant_acme uvicorn bench.bare_app:create_bare_app --factory ...
+
+A second handler, ``GET /users/{user_id}/same-work``, is a *diagnostic* baseline, not the
+target's: it does the API handler's own data work — the user, its role keys (a second query,
+``app.security.services.users.role_keys_of``), a commit, the API's ``schemas.User`` — still with
+no middleware, no token and no guard. The API against it isolates what the platform's request
+pipeline costs from what the route itself reads.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import select
 
 from app.kernel.db import close_database, get_database, validate_schema_name
+from app.security import schemas
 from app.security.models import User
+from app.security.services.users import role_keys_of
 
 
 class UserRow(msgspec.Struct):
@@ -61,4 +69,19 @@ def create_bare_app() -> Litestar:
             updated_at=user.updated_at,
         )
 
-    return Litestar(route_handlers=[get_user], on_shutdown=[close_database], debug=False)
+    @get("/users/{user_id:int}/same-work")
+    async def get_user_same_work(user_id: int) -> schemas.User:
+        async with database.tenant_session(schema) as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise NotFoundException()
+            roles = (await role_keys_of(session, [user.id]))[user.id]
+            await session.commit()
+        return schemas.user_of(user, roles)
+
+    return Litestar(
+        route_handlers=[get_user, get_user_same_work],
+        on_shutdown=[close_database],
+        debug=False,
+        logging_config=None,
+    )
