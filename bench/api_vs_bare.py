@@ -1,20 +1,26 @@
 """Benchmark: the authenticated JSON API against a bare Litestar handler doing the same read
 (target: the API sustains >= 50% of the bare handler's requests/s).
 
-    .venv/bin/python bench/api_vs_bare.py [--connections 16] [--seconds 10] [--rounds 3] [--keep]
+    .venv/bin/python bench/api_vs_bare.py [--connections 8,16] [--seconds 10] [--rounds 3] [--keep]
 
-* Tessera: ``GET /api/v1/users/{id}`` on ``acme.localhost`` with an OAuth2 client-credentials
-  bearer token (scope admin.users.read) from the app's own /oauth/token — the whole stack:
-  request context + metrics, host -> tenant, bearer token (Redis), guard, DI, one tenant-schema
-  session (the user row and its role keys), commit, msgspec JSON.
-* Baseline: bench/bare_app.py — one handler, the same SELECT of the same users row through
-  SQLAlchemy async on the same engine settings (schema_translate_map to tenant_acme), msgspec
-  JSON; no middleware, no auth. It receives the same headers (Host, Authorization) and ignores them.
+* api: ``GET /api/v1/users/{id}`` on ``acme.localhost`` with an OAuth2 client-credentials bearer
+  token (scope admin.users.read) from the app's own /oauth/token — the whole stack: request
+  context + metrics, host -> tenant, bearer token (Redis), guards, DI, one tenant-schema session
+  (the user row and its role keys), commit, msgspec JSON.
+* bare (the target's baseline): bench/bare_app.py — one handler, the same SELECT of the same users
+  row through SQLAlchemy async on the same engine settings (schema_translate_map to tenant_acme),
+  msgspec JSON; no middleware, no auth.
+* same-work (diagnostic): bench/bare_app.py's second handler — the API handler's own reads (user,
+  role keys, commit, the API's response struct) without the request pipeline. api/same-work is
+  what the platform's pipeline costs; same-work/bare is what the route reads beyond one row.
 
-Both: uvicorn as `tessera web` runs it (1 worker, uvloop, httptools, --no-access-log,
---proxy-headers), pinned to CPU 0; wrk (1 thread, same connections and duration) pinned to CPU 1.
-Each round starts each server fresh, warms it up, then measures; the order alternates between
-rounds. The report gives every round and the medians.
+All three receive the same headers (Host, Authorization) and run under uvicorn as `tessera web`
+runs the app (1 worker, uvloop, httptools, --no-access-log, --proxy-headers), pinned to CPU 0;
+wrk (1 thread, same connections and duration) is pinned to CPU 1. Each run starts its server
+fresh, warms it up, then measures; the order rotates between rounds. Two concurrencies by
+default: 8 (below DB_POOL_SIZE=10) and 16 (above it: SQLAlchemy opens overflow connections and
+closes them again as requests finish, so part of the cost there is connection churn — the new
+PostgreSQL connections are counted).
 """
 
 from __future__ import annotations

@@ -1,29 +1,34 @@
 """Benchmark: 1,000 tenants hit round-robin (targets: p95 <= 1.3x the single-tenant p95 at the same
 load; the web process stays under 300 MB RSS).
 
-    .venv/bin/python bench/many_tenants.py [--tenants 1000] [--connections 8] [--delay-ms 20]
-                                           [--seconds 20] [--warmup 60] [--rounds 3] [--keep]
+    .venv/bin/python bench/many_tenants.py [--tenants 1000] [--connections 8] [--delays 40,20]
+                  [--seconds 20] [--warmup 150] [--rounds 3] [--statement-cache N] [--keep]
+                  [--whatif-registry-ttl S]   # diagnosis only, see bench/whatif_app.py
 
 Setup: 1,000 tenants (no admin password: no argon2 hash each), one OAuth2 client per tenant
 (scope admin.users.read) and one client-credentials token each from the app's /oauth/token.
 
 Load: ``GET /api/v1/users/{id}`` (the tenant's administrator) with the tenant's Host and its own
 token. wrk (1 thread, pinned to CPU 1) with bench/wrk_targets.lua rotates host + token per request;
-the single-tenant run sends the same request to tenant 0 only. Both use the same *fixed, moderate*
-load: ``--connections`` connections, each waiting ``--delay-ms`` after every response before its
-next request. That keeps the server below saturation (its CPU use is printed), so the latencies
+the single-tenant run sends the same request to tenant 0 only. Both use the same *fixed* load:
+``--connections`` connections, each waiting a think time after every response before its next
+request. That keeps the server below saturation (its CPU use is printed), so the latencies
 compare the work per request rather than queueing behind a saturated event loop — at saturation
 p95 is mostly queue length and says little about per-tenant costs. wrk 4 cannot pace requests at
 a fixed rate (wrk2 can), so the rate is set by connections and think time: it is printed per run.
+Two load levels by default: 40 ms think time (~190 req/s, server ~45% busy) and 20 ms (~330
+req/s, ~75% busy); the closer to saturation, the more any extra CPU per request shows in p95.
 
 One server for everything, so the two sides differ only in the rotation:
 
 1. cold: the first ``--cold-seconds`` of the 1,000-tenant rotation on the fresh server (reported,
    not compared): every pooled connection meets every tenant schema for the first time, and
    PostgreSQL loads that schema's catalog entries into the backend (relcache/catcache);
-2. warm-up: ``--warmup`` seconds at saturation over all tenants, so that every pooled connection
-   has served every tenant a few times — the state a long-running web process is in;
-3. ``--rounds`` rounds of (single, many) at the fixed load, order alternating; medians compared.
+2. warm-up: ``--warmup`` seconds at saturation over all tenants (~55,000 requests by default),
+   so that every pooled connection has served every tenant several times — the state of a
+   long-running web process (PostgreSQL needs that long to load the catalog entries of 1,000
+   schemas into each of the 8 backends; shorter warm-ups measure that load, not the steady state);
+3. per load level, ``--rounds`` rounds of (single, many), order alternating; medians compared.
 
 Reported besides latency: CPU time per request of the server and of its PostgreSQL backends
 (robust to other work on the machine, unlike latency), RSS of the uvicorn process (psutil; peak
