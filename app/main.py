@@ -37,7 +37,7 @@ from portals.auth.sso import ROUTES as SSO_ROUTES
 from portals.home.controllers import ROUTES as HOME_ROUTES
 from portals.operator.controllers import ROUTES as OPERATOR_ROUTES
 from tenants.ops import ROUTES as OPS_ROUTES
-from tenants.routing import TenantMiddleware, directory
+from tenants.routing import TenantMiddleware, directory, registry_listener
 
 API_VERSION = "v1"
 
@@ -140,7 +140,8 @@ def create_app() -> Litestar:
         request_max_body_size=settings.max_request_body_bytes,
         before_send=[add_response_headers],
         logging_config=None,  # ours (app/kernel/logging.py): JSON lines with tenant and request id
-        on_shutdown=[close_database, close_redis],
+        on_startup=[registry_listener.start],
+        on_shutdown=[registry_listener.stop, close_database, close_redis],
         debug=False,
         plugins=[_cli_plugin()],
     )

@@ -1,8 +1,11 @@
 """Host → tenant (PLAT-1): ``<slug>.<base domain>`` and verified custom domains.
 
-Resolution is cached in-process for a few seconds (registry reads would otherwise be the
-hottest query in the system); a change made in this process (suspend, resume, delete) drops
-its entries at once, other processes see it within ``TTL_SECONDS``.
+Resolution is cached in-process (registry reads would otherwise be the hottest query in the
+system). A statement trigger on the registry tables NOTIFYs ``tessera_registry`` at commit;
+every web process LISTENs (``RegistryListener``, started with the app) and drops its cache at
+once, so entries may live ``LISTENING_TTL`` seconds. Without a working listener (start-up, a
+lost connection, tests without the app lifespan) entries live ``FALLBACK_TTL`` seconds, and a
+change made in this same process always drops the cache immediately.
 
 Routes declare where they live with ``opt={"host": ...}``: ``"tenant"`` (default — a tenant's
 host), ``"platform"`` (the bare base domain: operator console, sign-up) or ``"any"``
@@ -11,9 +14,12 @@ host), ``"platform"`` (the bare base domain: operator console, sign-up) or ``"an
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 
+import asyncpg
 import structlog
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
@@ -25,11 +31,15 @@ from app.kernel.context import TenantRef
 from app.kernel.db import get_database
 from app.kernel.errors import DomainError, NotFound
 from app.kernel.i18n import lazy
+from app.kernel.logging import get_logger
 from app.kernel.web import header
 from app.settings import get_settings
 from tenants.models import Tenant, TenantDomain
 
-TTL_SECONDS = 5.0
+REGISTRY_CHANNEL = "tessera_registry"
+FALLBACK_TTL = 5.0
+LISTENING_TTL = 300.0  # a safety net only: changes arrive by NOTIFY
+log = get_logger("tessera.tenants")
 
 
 class TenantSuspended(DomainError):
@@ -74,10 +84,15 @@ class TenantDirectory:
     def __init__(self) -> None:
         self._by_host: dict[str, tuple[float, HostMatch]] = {}
         self._by_id: dict[int, tuple[float, TenantRef | None]] = {}
+        self.listening = False  # set by RegistryListener while its LISTEN connection is healthy
 
     def invalidate(self) -> None:
         self._by_host.clear()
         self._by_id.clear()
+
+    @property
+    def ttl(self) -> float:
+        return LISTENING_TTL if self.listening else FALLBACK_TTL
 
     async def resolve(self, host: str) -> HostMatch:
         now = time.monotonic()
@@ -87,7 +102,7 @@ class TenantDirectory:
         match = await self._lookup(host)
         if len(self._by_host) > 50_000:
             self._by_host.clear()
-        self._by_host[host] = (now + TTL_SECONDS, match)
+        self._by_host[host] = (now + self.ttl, match)
         return match
 
     async def by_id(self, tenant_id: int) -> TenantRef | None:
@@ -98,7 +113,7 @@ class TenantDirectory:
         async with get_database().shared_session() as s:
             t = await s.get(Tenant, tenant_id)
             ref = tenant_ref(t) if t and t.status != "purged" else None
-        self._by_id[tenant_id] = (now + TTL_SECONDS, ref)
+        self._by_id[tenant_id] = (now + self.ttl, ref)
         return ref
 
     async def _lookup(self, host: str) -> HostMatch:
@@ -122,6 +137,67 @@ class TenantDirectory:
 
 
 directory = TenantDirectory()
+
+
+class RegistryListener:
+    """Keeps one LISTEN connection per process and empties ``directory`` on every registry change.
+
+    Reconnects with back-off; while disconnected the directory falls back to short-lived entries
+    (and empties itself on reconnect, since notifications may have been missed meanwhile).
+    """
+
+    def __init__(self, target: TenantDirectory) -> None:
+        self.directory = target
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="tessera-registry-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.directory.listening = False
+
+    async def _run(self) -> None:
+        delay = 0.5
+        while True:
+            conn = None
+            try:
+                conn = await asyncpg.connect(_dsn(), server_settings={"application_name": "tessera-registry"})
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _c, ev=lost: ev.set())
+                await conn.add_listener(REGISTRY_CHANNEL, lambda *_: self.directory.invalidate())
+                self.directory.invalidate()  # anything could have changed while we were not listening
+                self.directory.listening = True
+                delay = 0.5
+                while not lost.is_set():  # a dead TCP peer only shows when we talk to it
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), timeout=15)
+                    if not lost.is_set():
+                        await conn.execute("SELECT 1")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is away: fall back, retry
+                log.warning("registry listener disconnected", error=repr(exc))
+            finally:
+                self.directory.listening = False
+                if conn is not None and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await conn.close(timeout=2)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def _dsn() -> str:
+    url = get_settings().database_url or ""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+registry_listener = RegistryListener(directory)
 
 
 def request_host(scope: Scope) -> str:

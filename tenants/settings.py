@@ -3,7 +3,7 @@ zone, base currency — and the logo.
 
 Name, language, time zone and currency are columns of the shared registry row
 (``public.tenants``): routing hands them to every request as the ``TenantRef``. A change therefore
-also drops this process's routing cache (others pick it up within ``routing.TTL_SECONDS``). The
+also drops this process's routing cache (others get the registry NOTIFY, tenants/routing.py). The
 logo lives in the tenant's schema (``tenants.branding``).
 
 The registry row is written through the request's tenant session, so the change lands in the
