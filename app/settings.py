@@ -114,7 +114,7 @@ def load_settings() -> Settings:
         public_port=int(port) if port else None,
         db_pool_size=_env_int("DB_POOL_SIZE", 10),
         db_max_overflow=_env_int("DB_MAX_OVERFLOW", 10),
-        db_statement_cache_size=_env_int("DB_STATEMENT_CACHE_SIZE", 1024),
+        db_statement_cache_size=_env_int("DB_STATEMENT_CACHE_SIZE", 4096),
         session_ttl_seconds=_env_int("SESSION_TTL_SECONDS", 8 * 3600),
         session_cookie_secure=_env_bool("SESSION_COOKIE_SECURE", environment == "production"),
         login_max_failures_per_account=_env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),

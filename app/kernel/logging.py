@@ -44,6 +44,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     shared = _SHARED
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # drop below-level events before any work is done
             *shared,
             structlog.processors.format_exc_info,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,

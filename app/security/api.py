@@ -123,7 +123,8 @@ async def list_users(
     **operation(ADMIN_USERS_READ, resource="users", problems=[404]),
 )
 async def get_user(db: DbSession, user_id: FromPath[int]) -> schemas.User:
-    return await _user(db, await users.get_user(db, user_id))
+    user, role_keys = await users.get_user_with_roles(db, user_id)
+    return schemas.user_of(user, role_keys)
 
 
 @patch(
