@@ -1,9 +1,9 @@
 """Shared plumbing of the platform benchmarks: environment, scratch database, statistics, output.
 
-Every benchmark owns a scratch database (named by DATABASE_URL, default ``tessera_bench``; the
-name must contain ``bench`` so a benchmark can never drop a real database) and the ``tessera:*``
-keys of one Redis db (REDIS_URL, default db 15). It creates both at start and removes both at
-the end (``--keep`` leaves the database for inspection).
+Every benchmark run owns a scratch database: DATABASE_URL's name (default ``tessera_bench``; it
+must contain ``bench``, so a benchmark can never drop a real database) plus the benchmark and
+the process id. It also owns the ``tessera:*`` keys of one Redis db (REDIS_URL, default db 15).
+It creates both at start and removes both at the end (``--keep`` leaves the database).
 
 Import this module before anything from ``app``/``tenants``: it fills in the environment the
 settings are read from.
@@ -51,8 +51,8 @@ def out(*parts: object) -> None:
 def configure_env(db_suffix: str = "") -> tuple[str, str]:
     """Fill in the settings' environment for a benchmark; returns (database url, admin url).
 
-    ``db_suffix`` gives each benchmark its own database (``tessera_bench_migrate``...) so two of
-    them can never trample each other.
+    ``db_suffix`` gives each benchmark run its own database (``tessera_bench_migrate_<pid>``...)
+    so two runs can never trample each other.
     """
     for k, v in BENCH_ENV.items():
         os.environ.setdefault(k, v)
@@ -61,7 +61,9 @@ def configure_env(db_suffix: str = "") -> tuple[str, str]:
     prefix, name = head.rsplit("/", 1)
     if "bench" not in name and os.environ.get("BENCH_ALLOW_ANY_DB") != "1":
         sys.exit(f"refusing to use database {name!r}: a benchmark drops its database; use a *bench* name")
-    name = f"{name}_{db_suffix}" if db_suffix else name
+    # Each run gets its own database: two people running the same benchmark on one server must
+    # not drop each other's data half-way.
+    name = f"{name}_{db_suffix}_{os.getpid()}" if db_suffix else name
     url = f"{prefix}/{name}" + (f"?{query}" if query else "")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)

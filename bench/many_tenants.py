@@ -3,7 +3,6 @@ load; the web process stays under 300 MB RSS).
 
     .venv/bin/python bench/many_tenants.py [--tenants 1000] [--connections 8] [--delays 40,20]
                   [--seconds 20] [--warmup 150] [--rounds 3] [--statement-cache N] [--keep]
-                  [--whatif-registry-ttl S]   # diagnosis only, see bench/whatif_app.py
 
 Setup: 1,000 tenants (no admin password: no argon2 hash each), one OAuth2 client per tenant
 (scope admin.users.read) and one client-credentials token each from the app's /oauth/token.
@@ -142,12 +141,6 @@ def main() -> None:
         default=None,
         help="DB_STATEMENT_CACHE_SIZE for the server (default: app's)",
     )
-    parser.add_argument(
-        "--whatif-registry-ttl",
-        type=float,
-        default=None,
-        help="diagnosis only: serve bench/whatif_app.py with this host-cache TTL instead of 5 s",
-    )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     header(f"{args.tenants} tenants round-robin vs one tenant")
@@ -156,13 +149,6 @@ def main() -> None:
     app_spec = APP
     if args.statement_cache is not None:
         env["DB_STATEMENT_CACHE_SIZE"] = str(args.statement_cache)
-    if args.whatif_registry_ttl is not None:
-        app_spec = "bench.whatif_app:create_app"
-        env["BENCH_WHATIF_REGISTRY_TTL"] = str(args.whatif_registry_ttl)
-        out(
-            "WHAT-IF (diagnosis, not the application as shipped): host cache TTL "
-            f"{args.whatif_registry_ttl:g} s"
-        )
     with scratch_database("many", keep=args.keep) as url:
         from app.settings import get_settings
 
