@@ -34,8 +34,13 @@ from app.settings import ROOT, get_settings
 from portals.admin.controllers import ROUTES as ADMIN_ROUTES
 from portals.auth.controllers import ROUTES as AUTH_ROUTES
 from portals.auth.sso import ROUTES as SSO_ROUTES
+from portals.crm.controllers import ROUTES as CRM_ROUTES
+from portals.customer.controllers import ROUTES as CUSTOMER_ROUTES
 from portals.home.controllers import ROUTES as HOME_ROUTES
+from portals.marketing.controllers import ROUTES as MARKETING_ROUTES
 from portals.operator.controllers import ROUTES as OPERATOR_ROUTES
+from portals.sales.controllers import ROUTES as SALES_ROUTES
+from portals.service.controllers import ROUTES as SERVICE_ROUTES
 from tenants.ops import ROUTES as OPS_ROUTES
 from tenants.routing import TenantMiddleware, directory, registry_listener
 
@@ -59,12 +64,14 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
 
 
 def api_routes() -> list[Any]:
+    from app.crm.api import ROUTES as CRM_API
     from app.kernel.api import API_ROUTER_OPTIONS
     from app.security.api import ROUTES as SECURITY_API
     from app.security.oauth2 import ROUTES as OAUTH_ROUTES
 
     return [
         Router(path=f"/api/{API_VERSION}", route_handlers=SECURITY_API, **API_ROUTER_OPTIONS),
+        Router(path=f"/api/{API_VERSION}/crm", route_handlers=CRM_API, **API_ROUTER_OPTIONS),
         *OAUTH_ROUTES,
     ]
 
@@ -117,7 +124,18 @@ def create_app() -> Litestar:
     # HTML pages are not part of the API contract (/schema/openapi.json documents the API only).
     pages = Router(
         path="/",
-        route_handlers=[*AUTH_ROUTES, *SSO_ROUTES, *HOME_ROUTES, *ADMIN_ROUTES, *OPERATOR_ROUTES],
+        route_handlers=[
+            *AUTH_ROUTES,
+            *SSO_ROUTES,
+            *HOME_ROUTES,
+            *CRM_ROUTES,
+            *SALES_ROUTES,
+            *MARKETING_ROUTES,
+            *SERVICE_ROUTES,
+            *CUSTOMER_ROUTES,
+            *ADMIN_ROUTES,
+            *OPERATOR_ROUTES,
+        ],
         include_in_schema=False,
     )
     handlers: list[Any] = [*OPS_ROUTES, pages, *api_routes(), static]

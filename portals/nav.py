@@ -39,6 +39,7 @@ class NavSection:
 _ITEMS: list[NavItem] = []
 SECTION_ORDER = [
     lazy("Workspace"),
+    lazy("Customers"),
     lazy("Sales"),
     lazy("Marketing"),
     lazy("Service"),

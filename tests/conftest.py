@@ -5,7 +5,8 @@
 * Database: a fresh ``tessera_test[_gwN]`` database per run, migrated with the real migrations.
 * Tenants: ``acme`` and ``globex``, each with personas — ``ada`` (tenant admin), ``alice``
   (sales rep, team East), ``sam`` (sales manager of East), ``bob`` (accountant), ``nora`` (no
-  roles), ``carol`` (customer).
+  roles), ``carol`` (customer), ``dave`` (sales rep, team West), ``mia`` (marketer), ``sue`` and
+  ``tom`` (service agents, team Support).
 """
 
 from __future__ import annotations
@@ -98,8 +99,10 @@ async def _build_tenant(slug: str) -> TenantWorld:
         ),
     )
     users = {"ada": result.admin_user_id}
+    teams: dict[str, Team] = {}
     async with in_tenant(slug) as (session, _ref):
-        team = await create_team(session, name="East", manager_id=None)
+        for name in dict.fromkeys(p.team for p in PERSONAS if p.team):
+            teams[name] = await create_team(session, name=name, manager_id=None)
         for p in PERSONAS[1:]:
             u = await create_user(
                 session,
@@ -107,13 +110,20 @@ async def _build_tenant(slug: str) -> TenantWorld:
                 full_name=p.name,
                 password=PASSWORD,
                 role_keys=list(p.roles),
-                team_id=team.id if p.team else None,
+                team_id=teams[p.team].id if p.team else None,
             )
             users[p.key] = u.id
         await session.flush()
-        await session.execute(update(Team).where(Team.id == team.id).values(manager_id=users["sam"]))
+        east = teams["East"].id
+        await session.execute(update(Team).where(Team.id == east).values(manager_id=users["sam"]))
         assert (await session.execute(select(User).where(User.id == users["alice"]))).scalar_one()
-    return TenantWorld(slug=slug, id=result.tenant_id, schema=result.schema, users=users)
+    return TenantWorld(
+        slug=slug,
+        id=result.tenant_id,
+        schema=result.schema,
+        users=users,
+        teams={name: team.id for name, team in teams.items()},
+    )
 
 
 @pytest.fixture(scope="session")

@@ -114,3 +114,7 @@ async def make_tenant_record(session: AsyncSession, tenant: Any, marker: str) ->
     """Operator-console routes name a tenant by slug. They are platform routes (OPERATOR), which
     the cross-tenant checks skip; the record is the factory's own tenant registry row."""
     return int(tenant.id)
+
+
+# CRM's resources register from their own modules (one per concept).
+import tests.crm.factories  # noqa: E402, F401

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 BASE_DOMAIN = "tessera.test"
 PASSWORD = "correct horse battery"
@@ -24,6 +24,10 @@ PERSONAS = [
     Persona("bob", "bob@{slug}.example", "Bob Accountant", ("accountant",)),
     Persona("nora", "nora@{slug}.example", "Nora Noroles", ("employee",)),
     Persona("carol", "carol@{slug}-customer.example", "Carol Customer", ("customer",)),
+    Persona("dave", "dave@{slug}.example", "Dave Rep", ("sales_rep",), "West"),
+    Persona("mia", "mia@{slug}.example", "Mia Marketer", ("marketer",)),
+    Persona("sue", "sue@{slug}.example", "Sue Agent", ("service_agent",), "Support"),
+    Persona("tom", "tom@{slug}.example", "Tom Agent", ("service_agent",), "Support"),
 ]
 
 
@@ -33,6 +37,7 @@ class TenantWorld:
     id: int
     schema: str
     users: dict[str, int]
+    teams: dict[str, int] = field(default_factory=dict)  # team name → id ("East", "West", "Support")
 
     def email(self, persona: str) -> str:
         p = next(p for p in PERSONAS if p.key == persona)

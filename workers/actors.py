@@ -10,6 +10,7 @@ the domain function and commits (workers/runtime.py).
     clean_up_outbox         outbox.cleanup          global, hourly
     clean_up_notifications  notifications.cleanup   per tenant, daily
     clean_up_idempotency    idempotency.cleanup     per tenant, hourly
+    run_periodic_task       every ``@periodic`` task a context declares (app/kernel/periodic.py)
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# Subscriptions register on import; the relay and the workers must both know all of them.
+import app.crm.handlers
+import app.crm.jobs
 import dramatiq
 from dramatiq.middleware import Middleware
 
-# Subscriptions register on import; the relay and the workers must both know all of them.
 import app.notifications.handlers
 import app.security.handlers  # noqa: F401
 from app.kernel.events import Event
 from app.kernel.logging import configure_logging, get_logger
+from app.kernel.periodic import periodic_task
 from app.settings import get_settings
 from tenants.service import purge_due_tenants as purge_due_tenants_now
 from workers import housekeeping
@@ -76,6 +80,21 @@ async def clean_up_idempotency(tenant_id: int, slot: str | None = None) -> None:
         log.info("expired idempotency keys deleted", count=deleted, slot=slot)
 
 
+class UnknownTask(Exception):
+    """The message names a periodic task this worker does not know (removed or not deployed yet)."""
+
+
+async def run_periodic_task(task: str, tenant_id: int | None = None, slot: str | None = None) -> None:
+    declared = periodic_task(task)
+    if declared is None:
+        raise UnknownTask(task)
+    if tenant_id is None:
+        result = await run_on_platform(task, declared.fn)
+    else:
+        result = await run_in_tenant(tenant_id, task, declared.fn)
+    log.info("periodic task ran", task=task, result=result, slot=slot)
+
+
 @dataclass(frozen=True)
 class ActorSpec:
     fn: Callable[..., Awaitable[None]]
@@ -92,6 +111,8 @@ SPECS: dict[str, ActorSpec] = {
     "clean_up_outbox": ActorSpec(clean_up_outbox, JOBS_QUEUE, {"max_retries": 3}),
     "clean_up_notifications": ActorSpec(clean_up_notifications, JOBS_QUEUE, {"max_retries": 3}),
     "clean_up_idempotency": ActorSpec(clean_up_idempotency, JOBS_QUEUE, {"max_retries": 3}),
+    # Each task's own retries and time limit travel in its messages (workers/jobs.py).
+    "run_periodic_task": ActorSpec(run_periodic_task, JOBS_QUEUE, {"throws": (UnknownTask,)}),
 }
 
 

@@ -7,11 +7,13 @@ a daily job's slot is midnight UTC and an hourly one the top of the hour.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dramatiq
 
+from app.kernel.periodic import all_periodic_tasks
 from workers.actors import ACTORS
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -23,6 +25,8 @@ class Job:
     interval: timedelta
     per_tenant: bool
     actor: dramatiq.Actor
+    kwargs: dict[str, Any] = field(default_factory=dict)  # besides tenant_id and slot
+    options: dict[str, Any] = field(default_factory=dict)  # message options (retries, time limit)
 
     def slot(self, now: datetime) -> datetime:
         """The start of the interval ``now`` falls in: the unit that fires at most once."""
@@ -36,4 +40,16 @@ JOBS: list[Job] = [
     Job("outbox.cleanup", timedelta(hours=1), per_tenant=False, actor=ACTORS["clean_up_outbox"]),
     Job("notifications.cleanup", timedelta(days=1), per_tenant=True, actor=ACTORS["clean_up_notifications"]),
     Job("idempotency.cleanup", timedelta(hours=1), per_tenant=True, actor=ACTORS["clean_up_idempotency"]),
+    # What the contexts declare with @periodic (app/kernel/periodic.py), e.g. app/crm/jobs.py.
+    *(
+        Job(
+            task.name,
+            task.every,
+            per_tenant=task.per_tenant,
+            actor=ACTORS["run_periodic_task"],
+            kwargs={"task": task.name},
+            options={"max_retries": task.max_retries, "time_limit": task.time_limit_ms},
+        )
+        for task in all_periodic_tasks()
+    ),
 ]

@@ -74,7 +74,9 @@ async def fire_slot(job: Job, slot: datetime, broker: Broker) -> int | None:
             active = select(Tenant.id).where(Tenant.status == "active").order_by(Tenant.id)
             tenant_ids = list((await session.execute(active)).scalars())
         messages = [
-            job.actor.message_with_options(kwargs={"tenant_id": tenant_id, "slot": slot.isoformat()}).copy(
+            job.actor.message_with_options(
+                kwargs={**job.kwargs, "tenant_id": tenant_id, "slot": slot.isoformat()}, **job.options
+            ).copy(
                 message_id=str(uuid.uuid5(_MESSAGE_NAMESPACE, f"{job.name}|{slot.isoformat()}|{tenant_id}"))
             )
             for tenant_id in tenant_ids

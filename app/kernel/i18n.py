@@ -16,7 +16,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -138,6 +138,23 @@ def format_datetime(value: datetime | None, tz: str = "UTC", fmt: str = "medium"
     if value is None:
         return ""
     return dates.format_datetime(value, format=fmt, tzinfo=ZoneInfo(tz), locale=babel_locale())
+
+
+def format_date(value: date | datetime | None, fmt: str = "medium", tz: str | None = None) -> str:
+    """A calendar date in the reader's language (2026年12月4日 / 4 Dec 2026); a datetime is first
+    converted to ``tz`` when given, so "today" is the reader's today."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(tz)).date() if tz else value.date()
+    return dates.format_date(value, format=fmt, locale=babel_locale())
+
+
+def format_percent(value: Decimal | int | float, digits: int = 1) -> str:
+    """``format_percent(0.253)`` → 25.3%."""
+    return numbers.format_percent(
+        value, format=f"#,##0.{'0' * digits}%" if digits else "#,##0%", locale=babel_locale()
+    )
 
 
 def format_money(amount: Decimal | int | float, currency: str) -> str:

@@ -43,6 +43,8 @@ def environment() -> Environment:
         LOCALES=i18n.LOCALES,
         html_lang=i18n.html_lang,
         format_datetime=i18n.format_datetime,
+        format_date=i18n.format_date,
+        format_percent=i18n.format_percent,
         format_money=i18n.format_money,
         format_number=i18n.format_number,
         tr=i18n.gettext,

@@ -1,6 +1,7 @@
 """The kinds of notification Tessera sends, with their default channels.
 
-A context adds its kinds here (one line each) so the preferences page can list them all.
+The platform's own kinds are listed here; a context declares its kinds beside its code with
+``define_kind`` (through ``app.notifications.interface``), and the preferences page lists them all.
 """
 
 from __future__ import annotations
@@ -26,3 +27,12 @@ KINDS: dict[str, Kind] = {
 }
 
 CHANNELS = ("in_app", "email")
+
+
+def define_kind(key: str, label: str, *, in_app: bool = True, email: bool = True) -> str:
+    """Declare a notification kind (``<context>.<what>``) with its default channels; returns the key."""
+    kind = Kind(key, label, in_app, email)
+    if KINDS.get(key, kind) != kind:
+        raise ValueError(f"notification kind {key!r} declared twice")
+    KINDS[key] = kind
+    return key

@@ -6,14 +6,23 @@ They only turn strings into the shapes services take; every rule about the value
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from litestar import Request
-
 from app.kernel.i18n import lazy
-from app.kernel.web import header, is_htmx
 from app.security.permissions import CATALOGUE, Permission
+from portals.forms import NO_STORE, as_list, checked, optional_id, viewer_tz, wants_fragment
+
+__all__ = [
+    "CONTEXT_LABELS",
+    "NAV_SECTION",
+    "NO_STORE",
+    "as_list",
+    "checked",
+    "optional_id",
+    "permissions_by_context",
+    "viewer_tz",
+    "wants_fragment",
+]
 
 NAV_SECTION = lazy("Administration")
 
@@ -29,36 +38,6 @@ CONTEXT_LABELS: dict[str, str] = {
     "customer": lazy("Customer portal"),
 }
 
-NO_STORE = {"Cache-Control": "no-store"}
-
-
-def as_list(value: Any) -> list[str]:
-    """A checkbox group: absent → [], one box → [value], several → the list."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def optional_id(value: Any) -> int | None:
-    """A ``<select>`` of records: blank → None. Anything not a number becomes an id no record has,
-    so the service answers with its usual "choose an existing ..." field error."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    return int(text) if text.isdigit() and len(text) < 18 else -1
-
-
-def checked(form: Mapping[str, Any], name: str) -> bool:
-    return str(form.get(name) or "") in ("1", "on", "true", "yes")
-
-
-def wants_fragment(request: Request[Any, Any, Any]) -> bool:
-    """An htmx swap asks for the fragment only; an htmx *history restore* (back button after the
-    cache was evicted) needs the whole page."""
-    return is_htmx(request.scope) and header(request.scope, b"hx-history-restore-request") != "true"
-
 
 def permissions_by_context(keep: Any = None) -> list[tuple[str, list[Permission]]]:
     """The catalogue grouped by context in display order; ``keep(permission)`` filters."""
@@ -70,10 +49,3 @@ def permissions_by_context(keep: Any = None) -> list[tuple[str, list[Permission]
         if perms:
             out.append((ctx, perms))
     return out
-
-
-def viewer_tz(request: Request[Any, Any, Any]) -> str:
-    """Times are shown in the reader's time zone, else the organisation's."""
-    p = request.scope["state"].get("principal")
-    tenant = request.scope["state"].get("tenant")
-    return (p.timezone if p else None) or (tenant.timezone if tenant else None) or "UTC"

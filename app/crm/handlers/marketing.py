@@ -1,0 +1,3 @@
+"""marketing: outbox event handlers."""
+
+from __future__ import annotations

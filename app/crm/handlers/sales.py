@@ -1,0 +1,3 @@
+"""sales: outbox event handlers."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""service: outbox event handlers."""
+
+from __future__ import annotations

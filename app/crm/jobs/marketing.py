@@ -1,0 +1,3 @@
+"""marketing: periodic tasks (@periodic)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""sales: periodic tasks (@periodic)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""service: periodic tasks (@periodic)."""
+
+from __future__ import annotations

@@ -1,0 +1,159 @@
+"""The customer master (CRM-1): accounts, their contacts, and the interaction timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.crm.models.common import trgm_index
+from app.kernel.db import IdMixin, TenantBase, TimestampMixin, utcnow
+from app.security.record_rules import Owned
+
+ACCOUNT_KINDS = ("company", "person")
+LIFECYCLE_STAGES = ("prospect", "customer", "partner", "churned")
+ACTIVITY_KINDS = ("call", "meeting", "email", "inquiry", "complaint", "note", "task")
+
+# Full-text search uses the 'simple' configuration: no stemming, so names and e-mail addresses
+# match as typed, and CJK runs stay whole words. Substring search for Chinese names (张伟 inside
+# 上海张伟科技) goes through the pg_trgm indexes on lower(name) instead (app/crm/services/search.py).
+_ACCOUNT_SEARCH = (
+    "to_tsvector('simple'::regconfig, coalesce(name, '') || ' ' || coalesce(legal_name, '') || ' ' || "
+    "coalesce(email, '') || ' ' || coalesce(phone, '') || ' ' || coalesce(city, '') || ' ' || "
+    "coalesce(region, ''))"
+)
+_CONTACT_SEARCH = (
+    "to_tsvector('simple'::regconfig, coalesce(full_name, '') || ' ' || coalesce(email, '') || ' ' || "
+    "coalesce(phone, '') || ' ' || coalesce(mobile, '') || ' ' || coalesce(title, ''))"
+)
+# Digits only, so "+86 138-0013-8000" and "13800138000" compare equal in duplicate detection.
+_PHONE_DIGITS = "regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g')"
+
+
+class Account(TenantBase, IdMixin, TimestampMixin, Owned):
+    """A customer or prospect: a company, or an individual person (``kind``).
+
+    ``owner_id`` is the account manager; record rules (own/team/all) decide who sees it. A merged
+    account keeps its row with ``merged_into_id`` set, so old links and audit entries still resolve.
+    """
+
+    __tablename__ = "crm_accounts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('company', 'person')", name="kind"),
+        CheckConstraint("lifecycle_stage IN ('prospect', 'customer', 'partner', 'churned')", name="stage"),
+        Index("ix_crm_accounts_search", "search", postgresql_using="gin"),
+        Index("ix_crm_accounts_email_lower", text("lower(email)")),
+        Index("ix_crm_accounts_phone_digits", "phone_digits"),
+        Index("ix_crm_accounts_tags", "tags", postgresql_using="gin"),
+        Index("ix_crm_accounts_owner_name", "owner_id", text("lower(name)")),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16), default="company")
+    name: Mapped[str] = mapped_column(String(200))
+    legal_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    website: Mapped[str | None] = mapped_column(String(200))
+    industry: Mapped[str | None] = mapped_column(String(80))
+    region: Mapped[str | None] = mapped_column(String(80))  # sales region, e.g. 华东 / East
+    country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    city: Mapped[str | None] = mapped_column(String(80))
+    address: Mapped[str | None] = mapped_column(Text)
+    lifecycle_stage: Mapped[str] = mapped_column(String(16), default="prospect")
+    source: Mapped[str | None] = mapped_column(String(40))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list, server_default="{}")
+    needs: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Preferences as named values: {"contact_channel": "wechat", "language": "zh_Hans", ...}
+    preferences: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict, server_default="{}")
+    merged_into_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("crm_accounts.id"))
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    phone_digits: Mapped[str] = mapped_column(String(40), Computed(_PHONE_DIGITS, persisted=True))
+    search: Mapped[str] = mapped_column(TSVECTOR, Computed(_ACCOUNT_SEARCH, persisted=True))
+
+
+class Contact(TenantBase, IdMixin, TimestampMixin):
+    """A person at an account. Visibility follows the account (app/crm/services/visibility.py).
+
+    ``portal_user_id`` is the contact's sign-in to the customer self-service portal (CRM-12).
+    """
+
+    __tablename__ = "crm_contacts"
+    __table_args__ = (
+        Index("ix_crm_contacts_account", "account_id"),
+        Index("ix_crm_contacts_email_lower", text("lower(email)")),
+        Index("ix_crm_contacts_phone_digits", "phone_digits"),
+        Index("ix_crm_contacts_search", "search", postgresql_using="gin"),
+    )
+
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("crm_accounts.id"))
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    full_name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    mobile: Mapped[str | None] = mapped_column(String(40))
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    portal_user_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    phone_digits: Mapped[str] = mapped_column(String(40), Computed(_PHONE_DIGITS, persisted=True))
+    search: Mapped[str] = mapped_column(TSVECTOR, Computed(_CONTACT_SEARCH, persisted=True))
+
+
+class Activity(TenantBase, IdMixin):
+    """One interaction on the timeline: a call, meeting, e-mail, inquiry, complaint or note.
+
+    It hangs off an account (always, once known) and optionally a contact, lead or opportunity.
+    Orders, tickets and (with finance) invoices appear on the same timeline from their own tables.
+    """
+
+    __tablename__ = "crm_activities"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('call', 'meeting', 'email', 'inquiry', 'complaint', 'note', 'task')", name="kind"
+        ),
+        Index("ix_crm_activities_account_at", "account_id", "occurred_at"),
+        Index("ix_crm_activities_lead", "lead_id"),
+        Index("ix_crm_activities_opportunity", "opportunity_id"),
+        Index("ix_crm_activities_contact", "contact_id"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    direction: Mapped[str | None] = mapped_column(String(8))  # "in" | "out" for calls and e-mails
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # tasks
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    account_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("crm_accounts.id"))
+    contact_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("crm_contacts.id", ondelete="SET NULL")
+    )
+    lead_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("crm_leads.id", ondelete="CASCADE"))
+    opportunity_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("crm_opportunities.id", ondelete="SET NULL")
+    )
+    user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Substring and similarity search (pg_trgm): duplicate detection and Chinese names.
+trgm_index("ix_crm_accounts_name_trgm", Account.name)
+trgm_index("ix_crm_contacts_name_trgm", Contact.full_name)

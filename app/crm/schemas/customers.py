@@ -1,0 +1,3 @@
+"""API representations and request bodies: customers."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""API representations and request bodies: leads."""
+
+from __future__ import annotations

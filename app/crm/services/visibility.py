@@ -1,0 +1,71 @@
+"""Record rules for CRM reads, in one place (PLAT-4; app/security/record_rules.py).
+
+Owned records (accounts, leads, opportunities, quotes, orders, contracts, tickets, surveys) are
+filtered by ``restrict``/``get_visible`` directly. Records that hang off an account — contacts,
+activities — are visible exactly when their account is. Customer contacts (CRM-12) see only their
+own account's records, whatever their role says: ``customer_account_id`` is the one lookup and
+every customer-portal query filters on it.
+
+    stmt = visible_contacts(principal)           # select(Contact) the principal may see
+    account_id = await customer_account_id(session, principal)   # NotFound if not a customer
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crm.models import Account, Contact
+from app.kernel.errors import Forbidden
+from app.kernel.i18n import lazy
+from app.security.permissions import CRM_ACCOUNT_READ
+from app.security.principal import Principal
+from app.security.record_rules import restrict, visibility_clause
+
+
+def visible_accounts(principal: Principal, permission: str = CRM_ACCOUNT_READ) -> Select[Any]:
+    """Accounts the principal may see (merged-away accounts excluded)."""
+    stmt = select(Account).where(Account.merged_into_id.is_(None))
+    return restrict(stmt, Account, principal, permission)
+
+
+def visible_account_ids(principal: Principal, permission: str = CRM_ACCOUNT_READ) -> Select[Any]:
+    """The ids of ``visible_accounts``, for ``Model.account_id.in_(...)`` filters."""
+    stmt = select(Account.id).where(Account.merged_into_id.is_(None))
+    return restrict(stmt, Account, principal, permission)
+
+
+def account_clause(principal: Principal, permission: str = CRM_ACCOUNT_READ) -> Any:
+    """The WHERE clause on a joined ``Account`` (None when the principal sees every account)."""
+    return visibility_clause(Account, principal, permission)
+
+
+def visible_contacts(principal: Principal, permission: str = CRM_ACCOUNT_READ) -> Select[Any]:
+    stmt = (
+        select(Contact)
+        .join(Account, Account.id == Contact.account_id)
+        .where(Account.merged_into_id.is_(None))
+    )
+    clause = account_clause(principal, permission)
+    return stmt if clause is None else stmt.where(clause)
+
+
+class NotACustomer(Forbidden):
+    def __init__(self) -> None:
+        super().__init__(lazy("Your sign-in is not linked to a customer account."), code="not_a_customer")
+
+
+async def customer_account_id(session: AsyncSession, principal: Principal) -> int:
+    """The account a customer-portal user belongs to, through their contact (CRM-12)."""
+    if principal.kind != "user" or not principal.is_external:
+        raise NotACustomer()
+    account_id = await session.scalar(
+        select(Contact.account_id).where(
+            Contact.portal_user_id == principal.id, Contact.archived_at.is_(None)
+        )
+    )
+    if account_id is None:
+        raise NotACustomer()
+    return int(account_id)

@@ -1,0 +1,2 @@
+"""Customer master pages (CRM-1): accounts, contacts, the profile timeline, duplicates and merge,
+search, CSV import/export."""

@@ -1,0 +1,7 @@
+"""Staff side: invite a contact to the customer portal."""
+
+from __future__ import annotations
+
+from litestar.handlers import HTTPRouteHandler
+
+ROUTES: list[HTTPRouteHandler] = []

@@ -1,0 +1,7 @@
+"""Segments: rules, preview, refresh."""
+
+from __future__ import annotations
+
+from litestar.handlers import HTTPRouteHandler
+
+ROUTES: list[HTTPRouteHandler] = []

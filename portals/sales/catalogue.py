@@ -1,0 +1,7 @@
+"""Products and price lists."""
+
+from __future__ import annotations
+
+from litestar.handlers import HTTPRouteHandler
+
+ROUTES: list[HTTPRouteHandler] = []

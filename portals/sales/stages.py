@@ -1,0 +1,7 @@
+"""Pipeline stages and their probabilities: the sales admin page."""
+
+from __future__ import annotations
+
+from litestar.handlers import HTTPRouteHandler
+
+ROUTES: list[HTTPRouteHandler] = []

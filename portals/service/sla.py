@@ -1,0 +1,7 @@
+"""SLA policies per priority."""
+
+from __future__ import annotations
+
+from litestar.handlers import HTTPRouteHandler
+
+ROUTES: list[HTTPRouteHandler] = []

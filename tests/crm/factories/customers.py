@@ -1,0 +1,3 @@
+"""Factories for the route-table tests: customers resources (tests/factories.py explains the contract)."""
+
+from __future__ import annotations

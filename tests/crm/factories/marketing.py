@@ -1,0 +1,3 @@
+"""Factories for the route-table tests: marketing resources (tests/factories.py explains the contract)."""
+
+from __future__ import annotations
