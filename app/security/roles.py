@@ -49,8 +49,9 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
         ),
         BuiltinRole(
             "sales_manager", "Sales manager", "Leads a sales team: sees and coaches the team's pipeline.",
-            {**_g(Scope.TEAM, *_SALES_BASE), **_g(Scope.ALL, p.CRM_LEAD_IMPORT, p.CRM_ACCOUNT_MERGE,
-                                                  p.CRM_PRODUCT_WRITE, p.CRM_CAMPAIGN_READ)},
+            {**_g(Scope.TEAM, *_SALES_BASE), **_g(Scope.ALL, p.CRM_LEAD_IMPORT, p.CRM_LEAD_ASSIGN,
+                                                  p.CRM_ACCOUNT_MERGE, p.CRM_PRODUCT_WRITE,
+                                                  p.CRM_CAMPAIGN_READ)},
         ),
         BuiltinRole(
             "marketer", "Marketer", "Plans segments and campaigns and measures them.",
