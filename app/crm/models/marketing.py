@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     text,
@@ -31,8 +32,9 @@ RECIPIENT_STATUSES = ("pending", "sent", "failed", "skipped")
 
 class Segment(TenantBase, IdMixin, TimestampMixin):
     """A saved audience: accounts matching rules on spend, recency, frequency (RFM), region, tags
-    and lifecycle stage. ``rules`` is ``[{"field": "monetary", "op": "gte", "value": "10000"}, ...]``
-    (validated by app/crm/services/segments.py); members are refreshed by a worker."""
+    and lifecycle stage. ``rules`` is ``[{"field": "monetary", "op": "gte", "value": "10000",
+    "days": 365}, ...]`` (the vocabulary and its validation: app/crm/services/segment_rules.py);
+    members are recomputed by a worker (app/crm/services/segments.py ``refresh_segment``)."""
 
     __tablename__ = "crm_segments"
     __table_args__ = (CheckConstraint("match IN ('all', 'any')", name="match"),)
@@ -44,10 +46,13 @@ class Segment(TenantBase, IdMixin, TimestampMixin):
     member_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     refresh_ms: Mapped[int | None] = mapped_column(Integer)
+    # Set when someone asks for a refresh; the page shows "refreshing" until refreshed_at passes it.
+    refresh_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SegmentMember(TenantBase):
-    """An account in a segment as of the last refresh."""
+    """An account in a segment as of the last refresh, with its RFM figures at that moment (so the
+    member list and its export show what the rules were evaluated on, without recomputing)."""
 
     __tablename__ = "crm_segment_members"
     __audit__ = False  # recomputed wholesale by the refresh; the refresh itself is audited
@@ -58,6 +63,12 @@ class SegmentMember(TenantBase):
     account_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("crm_accounts.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    recency_days: Mapped[int | None] = mapped_column(Integer)  # None: never ordered
+    frequency: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # orders, 365 days
+    monetary: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"), server_default="0")  # 365 days
+    r_score: Mapped[int | None] = mapped_column(SmallInteger)  # 1-5 among customers; None: no orders
+    f_score: Mapped[int | None] = mapped_column(SmallInteger)
+    m_score: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class Campaign(TenantBase, IdMixin, TimestampMixin):
@@ -115,6 +126,7 @@ class CampaignRecipient(TenantBase, IdMixin):
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(200), default="")
     token: Mapped[str] = mapped_column(String(43), unique=True)
+    locale: Mapped[str | None] = mapped_column(String(16))  # of the e-mail and the unsubscribe page
     status: Mapped[str] = mapped_column(String(16), default="pending")
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
