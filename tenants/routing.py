@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 import structlog
@@ -33,6 +34,7 @@ from app.kernel.errors import DomainError, NotFound
 from app.kernel.i18n import lazy
 from app.kernel.logging import get_logger
 from app.kernel.web import header
+from app.security.api_tokens import TOKEN_CACHE
 from app.settings import get_settings
 from tenants.models import Tenant, TenantDomain
 
@@ -139,16 +141,31 @@ class TenantDirectory:
 directory = TenantDirectory()
 
 
-class RegistryListener:
-    """Keeps one LISTEN connection per process and empties ``directory`` on every registry change.
+class Invalidatable(Protocol):
+    listening: bool
 
-    Reconnects with back-off; while disconnected the directory falls back to short-lived entries
-    (and empties itself on reconnect, since notifications may have been missed meanwhile).
+    def invalidate(self) -> None: ...
+
+
+class RegistryListener:
+    """Keeps one LISTEN connection per process and empties its caches on every registry change:
+    the host directory, and the API token cache (revocations: app/security/api_tokens.py).
+
+    Reconnects with back-off; while disconnected the caches fall back to short-lived entries
+    (and empty themselves on reconnect, since notifications may have been missed meanwhile).
     """
 
-    def __init__(self, target: TenantDirectory) -> None:
-        self.directory = target
+    def __init__(self, *caches: Invalidatable) -> None:
+        self.caches = caches
         self._task: asyncio.Task[None] | None = None
+
+    def _set_listening(self, on: bool) -> None:
+        for cache in self.caches:
+            cache.listening = on
+
+    def _invalidate(self, *_: object) -> None:
+        for cache in self.caches:
+            cache.invalidate()
 
     async def start(self) -> None:
         if self._task is None:
@@ -160,7 +177,7 @@ class RegistryListener:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self.directory.listening = False
+        self._set_listening(False)
 
     async def _run(self) -> None:
         delay = 0.5
@@ -170,9 +187,9 @@ class RegistryListener:
                 conn = await asyncpg.connect(_dsn(), server_settings={"application_name": "tessera-registry"})
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, ev=lost: ev.set())
-                await conn.add_listener(REGISTRY_CHANNEL, lambda *_: self.directory.invalidate())
-                self.directory.invalidate()  # anything could have changed while we were not listening
-                self.directory.listening = True
+                await conn.add_listener(REGISTRY_CHANNEL, self._invalidate)
+                self._invalidate()  # anything could have changed while we were not listening
+                self._set_listening(True)
                 delay = 0.5
                 while not lost.is_set():  # a dead TCP peer only shows when we talk to it
                     with contextlib.suppress(TimeoutError):
@@ -184,7 +201,7 @@ class RegistryListener:
             except Exception as exc:  # the database is away: fall back, retry
                 log.warning("registry listener disconnected", error=repr(exc))
             finally:
-                self.directory.listening = False
+                self._set_listening(False)
                 if conn is not None and not conn.is_closed():
                     with contextlib.suppress(Exception):
                         await conn.close(timeout=2)
@@ -197,7 +214,7 @@ def _dsn() -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-registry_listener = RegistryListener(directory)
+registry_listener = RegistryListener(directory, TOKEN_CACHE)
 
 
 def request_host(scope: Scope) -> str:

@@ -7,7 +7,7 @@
   errors are 400 problems naming the field. Litestar's own decoding is lax, hence this DTO.
 * ``Limit`` / ``Cursor`` query parameters with ``app.kernel.pagination.fetch_page`` for lists.
 * ``create_once(...)`` — a create that honours ``Idempotency-Key`` (``app.kernel.idempotency``).
-* ``API_ROUTER_OPTIONS`` — the /api/v1 router: any host, bearer tokens only (see ``bearer_only``).
+* ``API_ROUTER_OPTIONS`` — the /api/v1 router: any host, bearer tokens only (``opt['bearer_only']``).
 
     @post("/teams", dto=StrictBody[TeamCreate], return_dto=None, **operation(ADMIN_TEAMS_MANAGE))
     async def create_team(request: Request, db: DbSession, data: JSONBody[TeamCreate],
@@ -25,10 +25,8 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
-from litestar.connection import ASGIConnection
 from litestar.dto import MsgspecDTO
-from litestar.exceptions import ClientException, NotAuthorizedException, ValidationException
-from litestar.handlers import BaseRouteHandler
+from litestar.exceptions import ClientException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.typing import FieldDefinition
@@ -127,23 +125,10 @@ _AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _NAMED_FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `(?P<name>[^`]+)`")
 
 
-# async although it never awaits: Litestar runs a sync guard in a worker thread on every request.
-async def bearer_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-    """The API authenticates with OAuth2 bearer tokens only (runs after the global guard).
-
-    A browser's session cookie never authorises an API call, so API routes need no CSRF token
-    (``csrf_exempt``): a forged cross-site request carries only the cookie and is refused here.
-    """
-    principal = connection.scope["state"].get("principal")
-    if principal is not None and getattr(principal, "kind", None) != "api_client":
-        raise NotAuthorizedException(
-            "The API accepts OAuth2 bearer tokens only.",
-            headers={"WWW-Authenticate": 'Bearer realm="tessera"'},
-        )
-
-
-# Router keyword arguments for /api/v1 (app.main.api_routes): the token, not the host, names the tenant.
-API_ROUTER_OPTIONS: dict[str, Any] = {"opt": {"host": "any", "csrf_exempt": True}, "guards": [bearer_only]}
+# Router keyword arguments for /api/v1 (app.main.api_routes): the token, not the host, names the
+# tenant; ``bearer_only`` makes the one guard (app/security/guards.py) refuse cookie sign-ins, so
+# a browser's session never authorises an API call and API routes need no CSRF token.
+API_ROUTER_OPTIONS: dict[str, Any] = {"opt": {"host": "any", "csrf_exempt": True, "bearer_only": True}}
 
 
 def _field_error(exc: msgspec.ValidationError) -> dict[str, str]:

@@ -3,6 +3,13 @@
 A token is random; Redis holds, under its SHA-256, the client, its tenant and its scopes. So a
 token carries its tenant by construction: whatever host it is presented on, it resolves to its
 own tenant only. Revoking a client deletes all of its live tokens at once.
+
+Resolved tokens are cached in-process (``TOKEN_CACHE``): a Redis round trip on every API call
+was the largest single cost of an authenticated request (bench/README.md). Revocation reaches
+every process at once: revoking writes ``api_clients.revoked_at``, whose statement trigger
+NOTIFYs ``tessera_registry`` at commit, and the registry listener (tenants/routing.py) empties
+this cache with the host cache. Entries never outlive their token, and live only
+``FALLBACK_TTL`` seconds while no listener is connected — the same rule as the host cache.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from dataclasses import dataclass
 
 from app.kernel.redis import get_redis
@@ -27,6 +35,44 @@ class TokenInfo:
     scopes: list[str]
 
 
+class TokenCache:
+    """Token hash → (expiry on the monotonic clock, info); emptied by registry notifications."""
+
+    FALLBACK_TTL = 5.0
+    LISTENING_TTL = 300.0
+    MAX_ENTRIES = 100_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, TokenInfo]] = {}
+        self.listening = False  # set by the registry listener while its LISTEN connection is healthy
+
+    def get(self, key: str) -> TokenInfo | None:
+        hit = self._entries.get(key)
+        if hit is None:
+            return None
+        if hit[0] <= time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        return hit[1]
+
+    def put(self, key: str, info: TokenInfo, token_expires_at: float | None) -> None:
+        now = time.monotonic()
+        ttl = self.LISTENING_TTL if self.listening else self.FALLBACK_TTL
+        if token_expires_at is not None:  # the token's own expiry (wall clock) bounds the entry
+            ttl = min(ttl, token_expires_at - time.time())
+        if ttl <= 0:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (now + ttl, info)
+
+    def invalidate(self) -> None:
+        self._entries.clear()
+
+
+TOKEN_CACHE = TokenCache()
+
+
 def _key(raw: str) -> str:
     return _TOKEN + hashlib.sha256(raw.encode()).hexdigest()
 
@@ -34,7 +80,15 @@ def _key(raw: str) -> str:
 async def issue(info: TokenInfo, ttl: int = TOKEN_TTL_SECONDS) -> str:
     raw = secrets.token_urlsafe(32)
     key = _key(raw)
-    value = json.dumps({"t": info.tenant_id, "c": info.client_pk, "i": info.client_id, "s": info.scopes})
+    value = json.dumps(
+        {
+            "t": info.tenant_id,
+            "c": info.client_pk,
+            "i": info.client_id,
+            "s": info.scopes,
+            "x": int(time.time()) + ttl,  # expiry, so a process-local cache never outlives the token
+        }
+    )
     index = f"{_CLIENT_TOKENS}{info.client_pk}"
     async with get_redis().pipeline(transaction=True) as p:
         p.set(key, value, ex=ttl)
@@ -47,14 +101,20 @@ async def issue(info: TokenInfo, ttl: int = TOKEN_TTL_SECONDS) -> str:
 async def resolve(raw: str) -> TokenInfo | None:
     if not raw or len(raw) > 200:
         return None
-    value = await get_redis().get(_key(raw))
+    key = _key(raw)
+    if (cached := TOKEN_CACHE.get(key)) is not None:
+        return cached
+    value = await get_redis().get(key)
     if value is None:
         return None
     d = json.loads(value)
-    return TokenInfo(tenant_id=d["t"], client_pk=d["c"], client_id=d["i"], scopes=d["s"])
+    info = TokenInfo(tenant_id=d["t"], client_pk=d["c"], client_id=d["i"], scopes=d["s"])
+    TOKEN_CACHE.put(key, info, d.get("x"))
+    return info
 
 
 async def revoke_client(client_pk: int) -> None:
+    TOKEN_CACHE.invalidate()  # this process at once; the others when the revocation commits
     r = get_redis()
     index = f"{_CLIENT_TOKENS}{client_pk}"
     keys = await r.smembers(index)

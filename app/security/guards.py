@@ -37,9 +37,20 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     permission = declared_permission(handler)
     if permission is None:  # unreachable after start-up checks; fail closed anyway
         raise PermissionDeniedException("route declares no permission")
+    state = connection.scope["state"]
+    opt = handler.opt or {}
+    if opt.get("bearer_only"):
+        # The JSON API accepts OAuth2 bearer tokens only: a forged cross-site request carries just
+        # the browser's cookie and is refused here, so API routes need no CSRF token. (One guard
+        # for both rules: Litestar copies the handler for every guard on every request.)
+        signed_in: Principal | None = state.get("principal")
+        if signed_in is not None and signed_in.kind != "api_client":
+            raise NotAuthorizedException(
+                "The API accepts OAuth2 bearer tokens only.",
+                headers={"WWW-Authenticate": 'Bearer realm="tessera"'},
+            )
     if permission == PUBLIC:
         return
-    state = connection.scope["state"]
     if permission == OPERATOR:
         if state.get("operator") is None:
             raise LoginRequired("/operator/login")

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.util import scope_to_list
@@ -147,6 +147,9 @@ def _client_id_from(request_headers: dict[str, str], form: dict[str, str]) -> st
     return form.get("client_id") or None
 
 
+NO_CACHE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 @post(
     "/oauth/token",
     opt={"permission": PUBLIC, "host": "any", "csrf_exempt": True, "skip_auth": True},
@@ -173,7 +176,11 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
     uri = str(request.url)
     if get_settings().environment != "production":  # Authlib insists on https; dev/test run plain http
         uri = uri.replace("http://", "https://", 1)
-    oauth_request = _TokenRequest(request.method, uri, request.headers, form)  # headers: case-insensitive
+    try:
+        oauth_request = _TokenRequest(request.method, uri, request.headers, form)  # headers: case-insensitive
+    except InsecureTransportError:  # plain http in production: a client error, not a 500 (RFC 6749 §1.6)
+        body = {"error": "invalid_request", "error_description": "The token endpoint requires HTTPS."}
+        return Response(body, status_code=400, headers=NO_CACHE, media_type="application/json")
     status, body, out_headers = server.create_token_response(oauth_request)
     if status == 200 and server.issued is not None and client is not None:
         scopes = scope_to_list(server.issued["scope"]) or []
@@ -191,7 +198,7 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
                 db_row.last_used_at = utcnow()
                 s.info["audit_disabled"] = True  # bookkeeping, not a change worth auditing
                 await s.commit()
-    out_headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
+    out_headers.update(NO_CACHE)
     return Response(body, status_code=status, headers=out_headers, media_type="application/json")
 
 

@@ -186,3 +186,24 @@ async def test_an_invalid_token_is_a_401_problem(app, acme):
         r = await c.get("/api/v1/me")
     assert r.status_code == 401
     assert problem_of(r)["detail"] == "The access token is invalid or has expired."
+
+
+async def test_plain_http_in_production_is_a_client_error_not_a_crash(app, acme, monkeypatch):
+    """Authlib refuses non-TLS token requests; in production that is the client's mistake (400)."""
+    import dataclasses
+
+    from app.security import oauth2
+    from app.settings import get_settings
+
+    production = dataclasses.replace(get_settings(), environment="production")
+    monkeypatch.setattr(oauth2, "get_settings", lambda: production)
+    issued = await new_client(acme, [ADMIN_USERS_READ])
+    async with http(app, acme.host) as c:
+        r = await c.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(issued.client.client_id, issued.client_secret),
+        )
+    assert r.status_code == 400
+    assert r.json() == {"error": "invalid_request", "error_description": "The token endpoint requires HTTPS."}
+    assert r.headers["cache-control"] == "no-store"
