@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +34,9 @@ class PipelineStage(TenantBase, IdMixin, TimestampMixin):
     __table_args__ = (
         CheckConstraint("probability BETWEEN 0 AND 100", name="probability"),
         CheckConstraint("NOT (is_won AND is_lost)", name="won_or_lost"),
+        # At most one won and one lost stage, whatever a bug or a hand-made INSERT tries.
+        Index("uq_crm_pipeline_stages_won", "is_won", unique=True, postgresql_where=text("is_won")),
+        Index("uq_crm_pipeline_stages_lost", "is_lost", unique=True, postgresql_where=text("is_lost")),
     )
 
     key: Mapped[str] = mapped_column(String(40), unique=True)

@@ -42,6 +42,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_pipeline_stages')),
     sa.UniqueConstraint('key', name=op.f('uq_crm_pipeline_stages_key'))
     )
+    op.create_index('uq_crm_pipeline_stages_lost', 'crm_pipeline_stages', ['is_lost'], unique=True, postgresql_where=sa.text('is_lost'))
+    op.create_index('uq_crm_pipeline_stages_won', 'crm_pipeline_stages', ['is_won'], unique=True, postgresql_where=sa.text('is_won'))
     op.create_table('crm_price_lists',
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
@@ -214,15 +216,20 @@ def upgrade() -> None:
     sa.Column('is_primary', sa.Boolean(), nullable=False),
     sa.Column('notes', sa.Text(), server_default='', nullable=False),
     sa.Column('portal_user_id', sa.BigInteger(), nullable=True),
+    sa.Column('portal_invitation_id', sa.BigInteger(), nullable=True),
     sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('merged_into_id', sa.BigInteger(), nullable=True),
     sa.Column('phone_digits', sa.String(length=40), sa.Computed("regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g')", persisted=True), nullable=False),
     sa.Column('search', postgresql.TSVECTOR(), sa.Computed("to_tsvector('simple'::regconfig, coalesce(full_name, '') || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '') || ' ' || coalesce(mobile, '') || ' ' || coalesce(title, ''))", persisted=True), nullable=False),
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['crm_accounts.id'], name=op.f('fk_crm_contacts_account_id_crm_accounts')),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['crm_contacts.id'], name=op.f('fk_crm_contacts_merged_into_id_crm_contacts')),
+    sa.ForeignKeyConstraint(['portal_invitation_id'], ['invitations.id'], name=op.f('fk_crm_contacts_portal_invitation_id_invitations'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['portal_user_id'], ['users.id'], name=op.f('fk_crm_contacts_portal_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_contacts')),
+    sa.UniqueConstraint('portal_invitation_id', name=op.f('uq_crm_contacts_portal_invitation_id')),
     sa.UniqueConstraint('portal_user_id', name=op.f('uq_crm_contacts_portal_user_id'))
     )
     op.create_index('ix_crm_contacts_account', 'crm_contacts', ['account_id'], unique=False)
@@ -486,6 +493,7 @@ def upgrade() -> None:
     sa.Column('contact_id', sa.BigInteger(), nullable=True),
     sa.Column('quote_id', sa.BigInteger(), nullable=True),
     sa.Column('opportunity_id', sa.BigInteger(), nullable=True),
+    sa.Column('price_list_id', sa.BigInteger(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('order_date', sa.Date(), nullable=False),
@@ -498,6 +506,7 @@ def upgrade() -> None:
     sa.Column('invoiced_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.String(length=200), nullable=True),
+    sa.Column('invoice_ref', sa.String(length=80), nullable=True),
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
@@ -512,6 +521,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['contact_id'], ['crm_contacts.id'], name=op.f('fk_crm_sales_orders_contact_id_crm_contacts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['opportunity_id'], ['crm_opportunities.id'], name=op.f('fk_crm_sales_orders_opportunity_id_crm_opportunities'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_crm_sales_orders_owner_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['price_list_id'], ['crm_price_lists.id'], name=op.f('fk_crm_sales_orders_price_list_id_crm_price_lists'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['quote_id'], ['crm_quotes.id'], name=op.f('fk_crm_sales_orders_quote_id_crm_quotes'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_crm_sales_orders_team_id_teams'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_sales_orders')),
@@ -879,6 +889,8 @@ def downgrade() -> None:
     op.drop_index('ix_crm_products_name_trgm', table_name='crm_products', postgresql_using='gin', postgresql_ops={'name_lower': 'public.gin_trgm_ops'})
     op.drop_table('crm_products')
     op.drop_table('crm_price_lists')
+    op.drop_index('uq_crm_pipeline_stages_won', table_name='crm_pipeline_stages', postgresql_where=sa.text('is_won'))
+    op.drop_index('uq_crm_pipeline_stages_lost', table_name='crm_pipeline_stages', postgresql_where=sa.text('is_lost'))
     op.drop_table('crm_pipeline_stages')
     op.drop_table('crm_number_sequences')
     # ### end Alembic commands ###
