@@ -121,6 +121,9 @@ class SalesOrder(TenantBase, IdMixin, TimestampMixin, Owned, _Totals):
     opportunity_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("crm_opportunities.id", ondelete="SET NULL")
     )
+    price_list_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("crm_price_lists.id", ondelete="SET NULL")
+    )
     status: Mapped[str] = mapped_column(String(16), default="draft")
     currency: Mapped[str] = mapped_column(CURRENCY)
     order_date: Mapped[date] = mapped_column(Date)
@@ -133,6 +136,8 @@ class SalesOrder(TenantBase, IdMixin, TimestampMixin, Owned, _Totals):
     invoiced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    # Finance's invoice number, set with the status "invoiced" (app/crm/interface.py).
+    invoice_ref: Mapped[str | None] = mapped_column(String(80))
 
 
 class SalesOrderLine(TenantBase, IdMixin, _Line):
