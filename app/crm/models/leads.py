@@ -23,10 +23,30 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.crm.models.common import trgm_index
 from app.kernel.db import IdMixin, TenantBase, TimestampMixin
+from app.kernel.i18n import lazy
 from app.security.record_rules import Owned
 
 LEAD_STATUSES = ("new", "contacted", "qualified", "disqualified", "converted")
 LEAD_SOURCES = ("manual", "web_form", "api", "import", "campaign", "referral", "event", "email", "phone")
+# English msgids for the codes above, shown through tr()/gettext where people read them.
+STATUS_LABELS = {
+    "new": lazy("New"),
+    "contacted": lazy("Contacted"),
+    "qualified": lazy("Qualified"),
+    "disqualified": lazy("Disqualified"),
+    "converted": lazy("Converted"),
+}
+SOURCE_LABELS = {
+    "manual": lazy("Entered by hand"),
+    "web_form": lazy("Web form"),
+    "api": lazy("API"),
+    "import": lazy("CSV import"),
+    "campaign": lazy("Campaign"),
+    "referral": lazy("Referral"),
+    "event": lazy("Event"),
+    "email": lazy("E-mail"),
+    "phone": lazy("Phone"),
+}
 
 _LEAD_SEARCH = (
     "to_tsvector('simple'::regconfig, coalesce(full_name, '') || ' ' || coalesce(company, '') || ' ' || "

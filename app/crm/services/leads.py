@@ -1,0 +1,437 @@
+"""Leads (CRM-2): capture, read under record rules, edit, qualify, disqualify, log activities.
+
+lead = await create_lead(session, principal, {"full_name": "王芳", "email": "wf@example.cn"})
+lead = await get_lead(session, principal, lead_id)                       # NotFound if hidden
+await qualify_lead(session, principal, lead.id, score=80)
+await disqualify_lead(session, principal, lead.id, reason="No budget this year")
+
+A lead created without an owner goes through the assignment rules (lead_assignment.py); when
+no rule matches it stays unassigned, and managers (team scope) see unassigned leads alongside
+their team's so that nothing captured is lost from view.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crm import events
+from app.crm.errors import AlreadyConverted
+from app.crm.models import Activity, Campaign, Lead
+from app.crm.models.leads import LEAD_SOURCES
+from app.crm.services.contacts import full_name_of
+from app.crm.services.fields import (
+    clean_choice,
+    clean_country,
+    clean_email,
+    clean_int,
+    clean_long_text,
+    clean_optional_id,
+    clean_optional_text,
+    clean_phone,
+    clean_text,
+)
+from app.crm.services.lead_assignment import notify_owner, owner_by_rules
+from app.crm.services.ownership import assignment_for
+from app.kernel import context
+from app.kernel.audit import audited
+from app.kernel.db import utcnow
+from app.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from app.kernel.i18n import lazy
+from app.kernel.outbox import publish
+from app.security.permissions import CRM_LEAD_READ, CRM_LEAD_WRITE, Scope
+from app.security.principal import Principal
+from app.security.record_rules import visibility_clause
+
+# What a person may set by editing; "disqualified" needs a reason (disqualify_lead) and
+# "converted" only ever comes from convert_lead.
+EDITABLE_STATUSES = ("new", "contacted", "qualified")
+LOGGABLE_ACTIVITIES = ("call", "email", "meeting", "note")
+_TEXT_FIELDS = {"company": 200, "title": 120, "region": 80, "industry": 80, "source_detail": 200}
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def lead_visibility(principal: Principal, permission: str = CRM_LEAD_READ) -> Any:
+    """The WHERE clause of the leads ``principal`` may see (None: all of them).
+
+    Record rules (own/team/all) plus one CRM-2 rule: unassigned leads are visible to team scope,
+    so a manager sees what the assignment rules could not place.
+    """
+    clause = visibility_clause(Lead, principal, permission)
+    if clause is not None and principal.scope_for(permission) == Scope.TEAM:
+        return or_(clause, Lead.owner_id.is_(None))
+    return clause
+
+
+def visible_leads(principal: Principal, permission: str = CRM_LEAD_READ) -> Select[Any]:
+    clause = lead_visibility(principal, permission)
+    stmt = select(Lead)
+    return stmt if clause is None else stmt.where(clause)
+
+
+async def get_lead(
+    session: AsyncSession, principal: Principal, lead_id: int, permission: str = CRM_LEAD_READ
+) -> Lead:
+    stmt = visible_leads(principal, permission).where(Lead.id == lead_id)
+    lead = (await session.execute(stmt)).scalar_one_or_none()
+    if lead is None:
+        raise NotFound(lazy("lead"))
+    return lead
+
+
+def may_write(lead: Lead, principal: Principal) -> bool:
+    """Inside the principal's write scope (team scope includes unassigned leads)."""
+    scope = principal.scope_for(CRM_LEAD_WRITE)
+    if scope is None:
+        return False
+    if scope == Scope.ALL or lead.owner_id == principal.id:
+        return True
+    return scope == Scope.TEAM and (lead.owner_id is None or lead.team_id in principal.team_ids)
+
+
+async def get_writable_lead(
+    session: AsyncSession, principal: Principal, lead_id: int, *, lock: bool = False
+) -> Lead:
+    """Visible (else 404) and inside the write scope (else 403); ``lock`` takes the row lock."""
+    stmt = visible_leads(principal).where(Lead.id == lead_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    lead = (await session.execute(stmt)).scalar_one_or_none()
+    if lead is None:
+        raise NotFound(lazy("lead"))
+    if not may_write(lead, principal):
+        raise Forbidden(lazy("You may view this lead but not change it."))
+    return lead
+
+
+_WORD = re.compile(r"[\w]+", re.UNICODE)
+
+
+def search_leads(stmt: Select[Any], q: str) -> Select[Any]:
+    """Name, company, e-mail or phone: whole words by prefix (full-text index) or any part of the
+    name or company (trigram indexes), so 张伟 finds 上海张伟科技 too."""
+    q = " ".join(q.split())[:100]
+    if not q:
+        return stmt
+    like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    conditions = [
+        func.lower(Lead.full_name).like(like, escape="\\"),
+        func.lower(Lead.company).like(like, escape="\\"),
+    ]
+    words = _WORD.findall(q.lower())[:8]
+    if words:
+        tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
+        conditions.append(Lead.search.op("@@")(tsquery))
+    return stmt.where(or_(*conditions))
+
+
+def with_status(stmt: Select[Any], status: str) -> Select[Any]:
+    return stmt.where(Lead.status == status)
+
+
+def with_source(stmt: Select[Any], source: str) -> Select[Any]:
+    return stmt.where(Lead.source == source)
+
+
+def with_region(stmt: Select[Any], region: str) -> Select[Any]:
+    return stmt.where(Lead.region == " ".join(region.split()))
+
+
+def with_owner(stmt: Select[Any], owner: str, principal: Principal | None = None) -> Select[Any]:
+    """``owner``: a user id, ``me`` or ``none`` (unassigned)."""
+    if owner == "none":
+        return stmt.where(Lead.owner_id.is_(None))
+    if owner == "me" and principal is not None:
+        return stmt.where(Lead.owner_id == principal.id)
+    if owner.isdigit() and len(owner) < 18:
+        return stmt.where(Lead.owner_id == int(owner))
+    return stmt.where(false())
+
+
+def created_since(stmt: Select[Any], since: datetime) -> Select[Any]:
+    return stmt.where(Lead.created_at >= since)
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+def _clean(data: Mapping[str, Any], errors: list[FieldError], *, partial: bool) -> dict[str, Any]:
+    """The lead columns present in ``data``, cleaned (all of them when not ``partial``)."""
+    out: dict[str, Any] = {}
+
+    def present(key: str) -> bool:
+        return not partial or key in data
+
+    for key in ("first_name", "last_name"):
+        if present(key):
+            out[key] = clean_text(data.get(key), key, errors, max_len=100)
+    if present("full_name") or "first_name" in out or "last_name" in out:
+        given = clean_text(data.get("full_name"), "full_name", errors, max_len=200)
+        out["full_name"] = given or full_name_of(out.get("first_name", ""), out.get("last_name", ""))
+        if not out["full_name"] and (not partial or "full_name" in data):
+            errors.append(FieldError("full_name", "This field is required."))
+    if present("email"):
+        out["email"] = clean_email(data.get("email"), "email", errors)
+    if present("phone"):
+        out["phone"] = clean_phone(data.get("phone"), "phone", errors)
+    if present("country"):
+        out["country"] = clean_country(data.get("country"), "country", errors)
+    for key, max_len in _TEXT_FIELDS.items():
+        if present(key):
+            out[key] = clean_optional_text(data.get(key), key, errors, max_len=max_len)
+    if present("message"):
+        out["message"] = clean_long_text(data.get("message"), "message", errors, max_len=5000)
+    if present("score"):
+        out["score"] = clean_int(data.get("score"), "score", errors, minimum=0, maximum=100, default=0)
+    if present("status"):
+        out["status"] = clean_choice(data.get("status"), "status", errors, EDITABLE_STATUSES, default="new")
+    return out
+
+
+async def _clean_campaign(
+    session: AsyncSession, value: object, errors: list[FieldError], field: str = "campaign_id"
+) -> int | None:
+    campaign_id = clean_optional_id(value, field, errors)
+    if campaign_id is not None and await session.get(Campaign, campaign_id) is None:
+        errors.append(FieldError(field, "Choose an existing campaign."))
+    return campaign_id
+
+
+def _reachable(values: Mapping[str, Any], errors: list[FieldError]) -> None:
+    if not values.get("email") and not values.get("phone") and not any(e.field == "email" for e in errors):
+        errors.append(FieldError("email", "Give an e-mail address or a phone number."))
+
+
+async def clean_new_lead(
+    session: AsyncSession, data: Mapping[str, Any], errors: list[FieldError], *, default_source: str
+) -> dict[str, Any]:
+    """Every column of a new lead from ``data`` (shared by capture and CSV import)."""
+    values = _clean(data, errors, partial=False)
+    _reachable(values, errors)
+    values["source"] = clean_choice(
+        data.get("source"), "source", errors, LEAD_SOURCES, default=default_source
+    )
+    values["campaign_id"] = await _clean_campaign(session, data.get("campaign_id"), errors)
+    return values
+
+
+def _explicit_owner(data: Mapping[str, Any]) -> bool:
+    value = data.get("owner_id")
+    return value is not None and str(value).strip() != ""
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+async def create_lead(
+    session: AsyncSession,
+    principal: Principal | None,
+    data: Mapping[str, Any],
+    *,
+    default_source: str = "manual",
+) -> Lead:
+    """Capture a lead. ``principal`` is None for anonymous capture (public web forms).
+
+    An ``owner_id`` in ``data`` assigns it (within the principal's scope); without one the
+    assignment rules decide, and the new owner is notified in this same transaction.
+    """
+    errors: list[FieldError] = []
+    values = await clean_new_lead(session, data, errors, default_source=default_source)
+    owner_id = team_id = None
+    if principal is not None and _explicit_owner(data):
+        chosen = await assignment_for(
+            session,
+            principal,
+            CRM_LEAD_WRITE,
+            clean_optional_id(data.get("owner_id"), "owner_id", errors),
+            errors,
+            default_to_actor=False,
+        )
+        owner_id, team_id = chosen.owner_id, chosen.team_id
+    if errors:
+        raise ValidationFailed(errors)
+    if owner_id is None:
+        routed = await owner_by_rules(session, source=values["source"], region=values.get("region"))
+        owner_id, team_id = routed.owner_id, routed.team_id
+    return await insert_lead(session, principal, values, owner_id=owner_id, team_id=team_id)
+
+
+async def insert_lead(
+    session: AsyncSession,
+    principal: Principal | None,
+    values: Mapping[str, Any],
+    *,
+    owner_id: int | None,
+    team_id: int | None,
+) -> Lead:
+    """Write a cleaned lead, announce it and tell its owner (unless they captured it themselves)."""
+    now = utcnow()
+    async with audited(session, "crm.lead_created"):
+        lead = Lead(**values, owner_id=owner_id, team_id=team_id)
+        if lead.status == "qualified":
+            lead.qualified_at = now
+        session.add(lead)
+        await session.flush()
+    await publish(
+        session, events.LEAD_CREATED, {"lead_id": lead.id, "source": lead.source, "owner_id": lead.owner_id}
+    )
+    if owner_id is not None and (principal is None or principal.id != owner_id or principal.kind != "user"):
+        await notify_owner(session, lead)
+    return lead
+
+
+async def update_lead(
+    session: AsyncSession, principal: Principal, lead_id: int, data: Mapping[str, Any]
+) -> Lead:
+    """Change the fields present in ``data`` (PATCH semantics; forms send every field)."""
+    lead = await get_writable_lead(session, principal, lead_id, lock=True)
+    if lead.status == "converted":
+        raise AlreadyConverted()
+    errors: list[FieldError] = []
+    values = _clean(data, errors, partial=True)
+    if "source" in data:
+        values["source"] = clean_choice(data.get("source"), "source", errors, LEAD_SOURCES, default="manual")
+    if "campaign_id" in data:
+        values["campaign_id"] = await _clean_campaign(session, data.get("campaign_id"), errors)
+    merged = {"email": lead.email, "phone": lead.phone, **values}
+    _reachable(merged, errors)
+    owner_changed = False
+    if "owner_id" in data:
+        chosen = await assignment_for(
+            session,
+            principal,
+            CRM_LEAD_WRITE,
+            clean_optional_id(data.get("owner_id"), "owner_id", errors),
+            errors,
+            default_to_actor=False,
+        )
+        owner_changed = chosen.owner_id != lead.owner_id
+        values.update(owner_id=chosen.owner_id, team_id=chosen.team_id)
+    if errors:
+        raise ValidationFailed(errors)
+    async with audited(session, "crm.lead_updated"):
+        _apply_status(lead, values.pop("status", lead.status))
+        for key, value in values.items():
+            setattr(lead, key, value)
+    if owner_changed and lead.owner_id is not None and lead.owner_id != principal.id:
+        await notify_owner(session, lead)
+    return lead
+
+
+def _apply_status(lead: Lead, status: str) -> None:
+    if status == lead.status:
+        return
+    lead.status = status
+    lead.disqualified_reason = None
+    lead.qualified_at = utcnow() if status == "qualified" else None
+
+
+async def set_status(session: AsyncSession, principal: Principal, lead_id: int, status: object) -> Lead:
+    """Move the lead to new, contacted or qualified (reopening a disqualified lead)."""
+    return await update_lead(session, principal, lead_id, {"status": status})
+
+
+async def qualify_lead(
+    session: AsyncSession, principal: Principal, lead_id: int, *, score: object = None
+) -> Lead:
+    data: dict[str, Any] = {"status": "qualified"}
+    if score is not None and str(score).strip() != "":
+        data["score"] = score
+    return await update_lead(session, principal, lead_id, data)
+
+
+async def disqualify_lead(
+    session: AsyncSession, principal: Principal, lead_id: int, *, reason: object
+) -> Lead:
+    lead = await get_writable_lead(session, principal, lead_id, lock=True)
+    if lead.status == "converted":
+        raise AlreadyConverted()
+    errors: list[FieldError] = []
+    text = clean_text(reason, "reason", errors, required=True, max_len=200)
+    if errors:
+        raise ValidationFailed(errors)
+    async with audited(session, "crm.lead_disqualified"):
+        lead.status = "disqualified"
+        lead.disqualified_reason = text
+        lead.qualified_at = None
+    return lead
+
+
+# --- the lead's timeline ---------------------------------------------------------------------
+
+
+async def lead_activities(session: AsyncSession, lead: Lead, limit: int = 100) -> list[Activity]:
+    """The lead's timeline, newest first (the caller has read the lead under record rules)."""
+    stmt = (
+        select(Activity)
+        .where(Activity.lead_id == lead.id)
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def log_activity(
+    session: AsyncSession, principal: Principal, lead_id: int, data: Mapping[str, Any]
+) -> Activity:
+    """Record a call, e-mail, meeting or note on the lead; the first contact moves a new lead to
+    ``contacted``."""
+    lead = await get_writable_lead(session, principal, lead_id, lock=True)
+    errors: list[FieldError] = []
+    kind = clean_choice(data.get("kind"), "kind", errors, LOGGABLE_ACTIVITIES)
+    subject = clean_text(data.get("subject"), "subject", errors, required=True, max_len=200)
+    body = clean_long_text(data.get("body"), "body", errors, max_len=20_000)
+    direction = None
+    if kind in ("call", "email"):
+        direction = clean_choice(data.get("direction"), "direction", errors, ("in", "out"), default="out")
+    occurred_at = _clean_moment(data.get("occurred_at"), errors, _timezone_of(principal))
+    if errors:
+        raise ValidationFailed(errors)
+    async with audited(session, "crm.lead_activity_logged"):
+        activity = Activity(
+            kind=kind,
+            subject=subject,
+            body=body,
+            direction=direction,
+            occurred_at=occurred_at or utcnow(),
+            lead_id=lead.id,
+            account_id=lead.converted_account_id,
+            contact_id=lead.converted_contact_id,
+            user_id=principal.id if principal.kind == "user" else None,
+        )
+        session.add(activity)
+        if lead.status == "new" and kind != "note":
+            lead.status = "contacted"
+        await session.flush()
+    return activity
+
+
+def _timezone_of(principal: Principal) -> str:
+    tenant = context.current_tenant()
+    return principal.timezone or (tenant.timezone if tenant else None) or "UTC"
+
+
+def _clean_moment(value: object, errors: list[FieldError], tz: str) -> datetime | None:
+    if value is None or not str(value).strip():
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            errors.append(FieldError("occurred_at", "Enter a date and time as YYYY-MM-DD HH:MM."))
+            return None
+    if moment.tzinfo is None:  # a datetime-local field: the reader's wall clock
+        moment = moment.replace(tzinfo=ZoneInfo(tz))
+    if moment > utcnow():
+        errors.append(FieldError("occurred_at", "This moment is in the future."))
+    return moment
