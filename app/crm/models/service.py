@@ -171,6 +171,7 @@ class Survey(TenantBase, IdMixin, Owned):
     """
 
     __tablename__ = "crm_surveys"
+    __audit_exclude__ = frozenset({"token"})  # the link is the customer's key to answer
     __table_args__ = (
         CheckConstraint("csat IS NULL OR csat BETWEEN 1 AND 5", name="csat"),
         CheckConstraint("nps IS NULL OR nps BETWEEN 0 AND 10", name="nps"),
