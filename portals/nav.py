@@ -20,6 +20,7 @@ class NavItem:
     icon: str = "dot"
     order: int = 100
     staff_only: bool = True
+    exact: bool = False  # active on its own path only (a portal's start page above its sub-pages)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ def build_nav(principal: Principal, path: str) -> list[NavSection]:
             continue
         if item.permission != AUTHENTICATED and not principal.can(item.permission):
             continue
-        active = path == item.href or (item.href != "/" and path.startswith(item.href + "/"))
+        nested = not item.exact and item.href != "/" and path.startswith(item.href + "/")
+        active = path == item.href or nested
         entry = NavEntry(i18n.gettext(item.label), item.href, item.icon, active)
         sections.setdefault(item.section, []).append((item.order, entry))
     ordered = sorted(sections, key=lambda s: SECTION_ORDER.index(s) if s in SECTION_ORDER else 99)

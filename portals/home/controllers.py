@@ -22,17 +22,19 @@ from portals.web import FormState, flash, form_data, perm, principal, redirect, 
 ANY_USER = perm(AUTHENTICATED)
 TIMEZONES = sorted(available_timezones())
 
+# Customers (external users) have their own start page and navigation: the customer portal.
 register(
-    NavItem("Workspace", "Home", "/", AUTHENTICATED, icon="home", order=1, staff_only=False),
-    NavItem(
-        "Workspace", "Notifications", "/notifications", AUTHENTICATED, icon="bell", order=2, staff_only=False
-    ),
+    NavItem("Workspace", "Home", "/", AUTHENTICATED, icon="home", order=1),
+    NavItem("Workspace", "Notifications", "/notifications", AUTHENTICATED, icon="bell", order=2),
 )
+CUSTOMER_HOME = "/portal"
 
 
 @get("/", opt=ANY_USER, name="home")
 async def home(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     p = principal(request)
+    if p.is_external:
+        return redirect(CUSTOMER_HOME)
     names = await role_names(db, p.role_keys)
     return render(
         request,

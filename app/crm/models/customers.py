@@ -112,6 +112,10 @@ class Contact(TenantBase, IdMixin, TimestampMixin):
     portal_user_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL"), unique=True
     )
+    # The portal invitation sent for this contact: accepting it links the new user here (CRM-12).
+    portal_invitation_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("invitations.id", ondelete="SET NULL"), unique=True
+    )
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     phone_digits: Mapped[str] = mapped_column(String(40), Computed(_PHONE_DIGITS, persisted=True))
     search: Mapped[str] = mapped_column(TSVECTOR, Computed(_CONTACT_SEARCH, persisted=True))

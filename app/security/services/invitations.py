@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +25,18 @@ from app.security.validation import clean_email, clean_locale, clean_name
 INVITE_TTL = timedelta(days=7)
 PURPOSE = "invitation"
 INVITATION_CREATED = "security.invitation_created"
+
+# A context that invites people for its own records (the customer portal invites a CRM contact,
+# CRM-12) registers a hook to tie the new user to that record in the acceptance's transaction.
+AcceptanceHook = Callable[[AsyncSession, Invitation, User], Awaitable[None]]
+_ACCEPTANCE_HOOKS: list[AcceptanceHook] = []
+
+
+def on_invitation_accepted(hook: AcceptanceHook) -> AcceptanceHook:
+    """Register ``hook(session, invitation, user)``, run after the user is created (idempotent)."""
+    if hook not in _ACCEPTANCE_HOOKS:
+        _ACCEPTANCE_HOOKS.append(hook)
+    return hook
 
 
 async def _roles_by_key(session: AsyncSession, keys: list[str]) -> dict[str, Role]:
@@ -200,4 +213,6 @@ async def accept_invitation(
         session.add_all([UserRole(user_id=user.id, role_id=r.id) for r in roles.values()])
         inv.accepted_at = utcnow()
         inv.accepted_user_id = user.id
+        for hook in _ACCEPTANCE_HOOKS:
+            await hook(session, inv, user)
     return user
