@@ -67,10 +67,16 @@ class Lead(TenantBase, IdMixin, TimestampMixin, Owned):
             "status IN ('new', 'contacted', 'qualified', 'disqualified', 'converted')", name="status"
         ),
         CheckConstraint("score BETWEEN 0 AND 100", name="score"),
-        # The list's hot paths: everyone's newest first, a rep's own newest first, by status.
+        # The list's hot paths (checked with EXPLAIN on 200,000 leads): everyone's newest first, a
+        # rep's own newest first, each filter newest first, and the other sorts (name, score) —
+        # every one an index scan that stops after a page, and capped counts that are index-only.
         Index("ix_crm_leads_created", "created_at", "id"),
         Index("ix_crm_leads_owner_created", "owner_id", "created_at", "id"),
         Index("ix_crm_leads_status_created", "status", "created_at", "id"),
+        Index("ix_crm_leads_source_created", "source", "created_at", "id"),
+        Index("ix_crm_leads_region_created", "region", "created_at", "id"),
+        Index("ix_crm_leads_name", "full_name", "id"),
+        Index("ix_crm_leads_score", "score", "id"),
         Index("ix_crm_leads_email_lower", text("lower(email)")),
         Index("ix_crm_leads_search", "search", postgresql_using="gin"),
         Index("ix_crm_leads_campaign", "campaign_id"),
