@@ -9,9 +9,9 @@ authentication, no guard, no tenant lookup, no dependency injection beyond the p
     BENCH_TENANT_SCHEMA=tenant_acme uvicorn bench.bare_app:create_bare_app --factory ...
 
 A second handler, ``GET /users/{user_id}/same-work``, is a *diagnostic* baseline, not the
-target's: it does the API handler's own data work — the user, its role keys (a second query,
-``app.security.services.users.role_keys_of``), a commit, the API's ``schemas.User`` — still with
-no middleware, no token and no guard. The API against it isolates what the platform's request
+target's: it does the API handler's own data work — the user and its role keys in one statement
+(``app.security.services.users.get_user_with_roles``), a commit, the API's ``schemas.User`` —
+still with no middleware, no token and no guard. The API against it isolates what the platform's request
 pipeline costs from what the route itself reads.
 """
 
@@ -26,9 +26,10 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import select
 
 from app.kernel.db import close_database, get_database, validate_schema_name
+from app.kernel.errors import NotFound
 from app.security import schemas
 from app.security.models import User
-from app.security.services.users import role_keys_of
+from app.security.services.users import get_user_with_roles
 
 
 class UserRow(msgspec.Struct):
@@ -72,10 +73,10 @@ def create_bare_app() -> Litestar:
     @get("/users/{user_id:int}/same-work")
     async def get_user_same_work(user_id: int) -> schemas.User:
         async with database.tenant_session(schema) as session:
-            user = await session.get(User, user_id)
-            if user is None:
-                raise NotFoundException()
-            roles = (await role_keys_of(session, [user.id]))[user.id]
+            try:
+                user, roles = await get_user_with_roles(session, user_id)
+            except NotFound as exc:
+                raise NotFoundException() from exc
             await session.commit()
         return schemas.user_of(user, roles)
 
