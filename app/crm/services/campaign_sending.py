@@ -21,7 +21,7 @@ import smtplib
 from typing import Any
 
 from sqlalchemy import String, case, exists, func, literal, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm import events
@@ -68,7 +68,7 @@ def _recipients_of(campaign: Campaign, default_locale: str) -> Any:
             case((language.in_(list(i18n.LOCALES)), language), else_=default_locale),
             literal("pending"),
         )
-        .distinct(address)
+        .ext(distinct_on(address))
         .select_from(m)
         .join(a, a.id == m.account_id)
         .join(c, c.account_id == a.id)
@@ -165,7 +165,7 @@ async def plan_batches(session: AsyncSession, campaign_id: int) -> int:
     """One ``crm.campaign_batch_ready`` per ≤ 200 pending recipients (contiguous id ranges)."""
     r = CampaignRecipient
     numbered = (
-        select(r.id, ((func.row_number().over(order_by=r.id) - 1) / BATCH_SIZE).label("batch"))
+        select(r.id, ((func.row_number().over(order_by=r.id) - 1) // BATCH_SIZE).label("batch"))
         .where(r.campaign_id == campaign_id, r.status == "pending")
         .subquery()
     )
