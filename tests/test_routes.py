@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from app.security.guards import declared_permission, is_auto_options
-from app.security.permissions import CATALOGUE, OPERATOR, PUBLIC, ROUTE_MARKERS
+from app.security.permissions import CATALOGUE, CUSTOMER_PORTAL_USE, OPERATOR, PUBLIC, ROUTE_MARKERS
 from tests.factories import FACTORIES
 from tests.helpers import browser, http, signed_in
 from tests.world import PERSONAS
@@ -128,11 +128,21 @@ async def test_ids_from_another_tenant_are_not_found(app, acme, globex, disjoint
     acme_token = await api_token(app, acme, ALL_SCOPES)
     globex_token = await api_token(app, globex, ALL_SCOPES)
     leaks, unproven = [], []
-    async with signed_in(app, acme, "ada") as a, signed_in(app, globex, "ada") as g:
+    async with (
+        signed_in(app, acme, "ada") as admin_a,
+        signed_in(app, globex, "ada") as admin_g,
+        signed_in(app, acme, "carol") as customer_a,
+        signed_in(app, globex, "carol") as customer_g,
+    ):
+        for b in (customer_a, customer_g):  # customers start at /portal: take a page's CSRF token
+            await b.get("/profile")
         for method, path, handler in route_handlers(app):
             perm = declared_permission(handler)
             if not has_params(path) or perm in (PUBLIC, OPERATOR):
                 continue
+            # The customer portal is for customers only (no staff role holds its permission): its
+            # factories make records of each tenant's carol, who walks these routes instead of ada.
+            a, g = (customer_a, customer_g) if perm == CUSTOMER_PORTAL_USE else (admin_a, admin_g)
             resource = handler.opt["resource"]
             foreign_id = await make(globex, resource, f"iso-{uuid.uuid4().hex[:10]}")
             url = fill(path, foreign_id)

@@ -24,7 +24,9 @@ from portals.forms import wants_fragment
 from portals.web import flash, form_data, perm, principal, redirect, render, safe_next
 
 
-@post("/crm/contacts/{contact_id:int}/portal-invitation", opt=perm(ADMIN_USERS_MANAGE, resource="contacts"))
+@post(
+    "/crm/contacts/{contact_id:int}/portal-invitation", opt=perm(ADMIN_USERS_MANAGE, resource="crm_contacts")
+)
 async def invite_to_portal(
     request: Request[Any, Any, Any], db: DbSession, contact_id: FromPath[int]
 ) -> Response[Any]:

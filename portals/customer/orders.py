@@ -68,7 +68,7 @@ async def order_list(request: Request[Any, Any, Any], db: DbSession) -> Response
     return page(request, "customer/orders.html", me, **ctx)
 
 
-@get(f"{ORDERS}/{{order_id:int}}", opt=portal_record("portal_orders"))
+@get(f"{ORDERS}/{{order_id:int}}", opt=portal_record("crm_portal_orders"))
 async def order_detail(
     request: Request[Any, Any, Any], db: DbSession, order_id: FromPath[int]
 ) -> Response[Any]:

@@ -77,7 +77,7 @@ async def _form(
     )
 
 
-@get(f"{SURVEYS}/{{survey_id:int}}", opt=portal_record("portal_surveys"))
+@get(f"{SURVEYS}/{{survey_id:int}}", opt=portal_record("crm_portal_surveys"))
 async def survey_page(
     request: Request[Any, Any, Any], db: DbSession, survey_id: FromPath[int]
 ) -> Response[Any]:
@@ -85,7 +85,7 @@ async def survey_page(
     return await _form(request, db, me, await portal.get_survey(db, me, survey_id), FormState())
 
 
-@post(f"{SURVEYS}/{{survey_id:int}}", opt=portal_record("portal_surveys"))
+@post(f"{SURVEYS}/{{survey_id:int}}", opt=portal_record("crm_portal_surveys"))
 async def survey_answer(
     request: Request[Any, Any, Any], db: DbSession, survey_id: FromPath[int]
 ) -> Response[Any]:

@@ -137,7 +137,7 @@ async def _detail(
     )
 
 
-@get(f"{TICKETS}/{{ticket_id:int}}", opt=portal_record("portal_tickets"))
+@get(f"{TICKETS}/{{ticket_id:int}}", opt=portal_record("crm_portal_tickets"))
 async def ticket_detail(
     request: Request[Any, Any, Any], db: DbSession, ticket_id: FromPath[int]
 ) -> Response[Any]:
@@ -145,7 +145,7 @@ async def ticket_detail(
     return await _detail(request, db, me, await portal.get_ticket(db, me, ticket_id), FormState())
 
 
-@post(f"{TICKETS}/{{ticket_id:int}}/messages", opt=portal_record("portal_tickets"))
+@post(f"{TICKETS}/{{ticket_id:int}}/messages", opt=portal_record("crm_portal_tickets"))
 async def ticket_reply(
     request: Request[Any, Any, Any], db: DbSession, ticket_id: FromPath[int]
 ) -> Response[Any]:
@@ -157,7 +157,7 @@ async def ticket_reply(
     except DomainError as exc:
         await db.rollback()
         ticket = await portal.get_ticket(db, me, ticket_id)
-        return await _detail(request, db, me, ticket, FormState(form, exc), status=422)
+        return await _detail(request, db, me, ticket, FormState(form, exc), status=exc.status)
     flash(request, "success", i18n.gettext("Your message is sent."))
     return redirect(f"{TICKETS}/{ticket.id}#latest", request)
 

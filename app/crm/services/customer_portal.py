@@ -24,8 +24,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Product, SalesOrder, SalesOrderLine, Survey, Ticket, TicketMessage
+from app.crm.services import surveys as survey_service
 from app.crm.services import tickets as ticket_service
-from app.crm.services.fields import clean_int, clean_optional_id, clean_text
+from app.crm.services.fields import clean_optional_id, clean_text
 from app.crm.services.portal_access import CustomerScope
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
 from app.kernel.i18n import lazy
@@ -249,16 +250,10 @@ async def get_survey(session: AsyncSession, me: CustomerScope, survey_id: int) -
 async def answer_customer_survey(
     session: AsyncSession, me: CustomerScope, survey_id: int, form: Mapping[str, Any]
 ) -> Survey:
-    from app.crm.services import surveys as survey_service
-
+    """Answer one of the customer's own surveys (once; CSAT and NPS required)."""
     survey = await get_survey(session, me, survey_id)
-    errors: list[FieldError] = []
-    csat = clean_int(form.get("csat"), "csat", errors, minimum=1, maximum=5)
-    nps = clean_int(form.get("nps"), "nps", errors, minimum=0, maximum=10)
-    if errors:
-        raise ValidationFailed(errors)
     return await survey_service.answer_survey(
-        session, survey, csat=csat, nps=nps, comment=str(form.get("comment") or "")
+        session, survey, csat=form.get("csat"), nps=form.get("nps"), comment=form.get("comment")
     )
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, any_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.errors import InvalidState
@@ -254,7 +254,7 @@ async def link_invited_user(session: AsyncSession, principal: Principal) -> bool
     accepted = select(Invitation.id).where(
         Invitation.accepted_user_id == user.id,
         func.lower(Invitation.email) == email,
-        Invitation.role_keys.any(CUSTOMER_ROLE),
+        literal(CUSTOMER_ROLE) == any_(Invitation.role_keys),
     )
     if await session.scalar(accepted.limit(1)) is None:
         return False  # the address was never proven by an accepted invitation

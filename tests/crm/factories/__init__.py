@@ -3,4 +3,4 @@
 One module per concept; each registers its resources with ``@factory("<resource>")``.
 """
 
-from tests.crm.factories import customers, leads, marketing, pipeline, sales, service  # noqa: F401
+from tests.crm.factories import customers, leads, marketing, pipeline, portal, sales, service  # noqa: F401
