@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.crm.models import Survey
+from app.crm.models import Survey, Ticket
 from app.kernel import i18n
 from app.security.models import Team, User
 from app.security.permissions import CRM_SURVEY_READ
@@ -108,6 +108,12 @@ def _scores(key: int | None, label: str, row: Any) -> Scores:
     )
 
 
+async def _labels(session: AsyncSession, key: Any, label: Any, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {k: v for k, v in (await session.execute(select(key, label).where(key.in_(ids)))).all()}
+
+
 async def satisfaction_results(
     session: AsyncSession, principal: Principal, start: datetime, end: datetime
 ) -> Results:
@@ -123,20 +129,8 @@ async def satisfaction_results(
     team_rows = (await session.execute(base(Survey.team_id))).all()
     user_ids = [r.owner_id for r in agent_rows if r.owner_id is not None]
     team_ids = [r.team_id for r in team_rows if r.team_id is not None]
-    names = (
-        dict(
-            (await session.execute(select(User.id, User.full_name).where(User.id.in_(user_ids))))
-            .tuples()
-            .all()
-        )
-        if user_ids
-        else {}
-    )
-    teams = (
-        dict((await session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))).tuples().all())
-        if team_ids
-        else {}
-    )
+    names = await _labels(session, User.id, User.full_name, user_ids)
+    teams = await _labels(session, Team.id, Team.name, team_ids)
     nobody, no_team = i18n.gettext("Unassigned"), i18n.gettext("No team")
     by_agent = [_scores(r.owner_id, names.get(r.owner_id, nobody), r) for r in agent_rows]
     by_team = [_scores(r.team_id, teams.get(r.team_id, no_team), r) for r in team_rows]
@@ -145,3 +139,32 @@ async def satisfaction_results(
         by_agent=sorted(by_agent, key=lambda s: (s.key is None, s.label.casefold())),
         by_team=sorted(by_team, key=lambda s: (s.key is None, s.label.casefold())),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    survey: Survey
+    ticket_number: str
+    ticket_id: int
+    agent: str
+
+
+async def recent_comments(
+    session: AsyncSession, principal: Principal, start: datetime, end: datetime, *, limit: int = 10
+) -> list[Comment]:
+    """The latest answers with a comment in the period (what customers actually said)."""
+    stmt = (
+        select(Survey, Ticket.number, Ticket.id, User.full_name)
+        .join(Ticket, Ticket.id == Survey.ticket_id)
+        .outerjoin(User, User.id == Survey.owner_id)
+        .where(
+            Survey.created_at >= start,
+            Survey.created_at < end,
+            Survey.answered_at.is_not(None),
+            Survey.comment != "",
+        )
+        .order_by(Survey.answered_at.desc(), Survey.id.desc())
+        .limit(limit)
+    )
+    rows = await session.execute(restrict(stmt, Survey, principal, CRM_SURVEY_READ))
+    return [Comment(s, number, tid, name or "") for s, number, tid, name in rows.all()]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, any_, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +31,7 @@ AGENT_ROLE_KEYS = sorted(
     k for k, r in BUILTIN_ROLES.items() if CRM_TICKET_WRITE in r.grants and k != "tenant_admin"
 )
 _CUSTOM_GRANTS = [CRM_TICKET_WRITE, *(f"{CRM_TICKET_WRITE}:{s}" for s in ("own", "team", "all"))]
+_GRANTS_WORK = or_(*(literal(g) == any_(Role.grants) for g in _CUSTOM_GRANTS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ def agents_query(team_id: int | None = None):  # type: ignore[no-untyped-def]
         .where(
             or_(
                 and_(Role.is_builtin.is_(True), Role.key.in_(AGENT_ROLE_KEYS)),
-                and_(Role.is_builtin.is_(False), Role.grants.overlap(_CUSTOM_GRANTS)),
+                and_(Role.is_builtin.is_(False), _GRANTS_WORK),
             )
         )
     )
