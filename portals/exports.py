@@ -52,12 +52,15 @@ async def csv_export(
     spec: TableSpec,
     columns: Sequence[ExportColumn],
     name: str,
+    *,
+    scalars: bool = True,
 ) -> Response[bytes]:
-    """Every row the list would show (up to MAX_EXPORT_ROWS) as a CSV download."""
+    """Every row the list would show (up to MAX_EXPORT_ROWS) as a CSV download. With
+    ``scalars=False`` the columns receive whole result rows (an entity and joined values)."""
     query = parse_query(request.query_params, spec)
     stmt = apply_query(stmt, spec, query).order_by(*order_for(spec, request.query_params))
     result = await session.execute(stmt.limit(MAX_EXPORT_ROWS))
-    rows = result.scalars().all()
+    rows = result.scalars().all() if scalars else result.all()
     body = csv_bytes(
         [i18n.gettext(c.header) for c in columns],
         ([c.value(row) for c in columns] for row in rows),

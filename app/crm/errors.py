@@ -34,3 +34,12 @@ class MergeIntoSelf(DomainError):
 class SurveyAlreadyAnswered(InvalidState):
     def __init__(self) -> None:
         super().__init__("survey_already_answered", lazy("This survey has already been answered. Thank you!"))
+
+
+class AlreadyMerged(InvalidState):
+    """A merged-away account or contact lives on in the record it was merged into (CRM-1)."""
+
+    def __init__(self, what: str, name: str) -> None:
+        super().__init__(
+            f"{what}_already_merged", lazy("{name} has already been merged into another record."), name=name
+        )

@@ -7,8 +7,8 @@ react to the events in app/crm/events.py.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +58,70 @@ async def customer_documents(session: Any, account_id: int) -> list[CustomerDocu
     """Every registered source's documents for one account, newest first."""
     docs = [d for source in _DOCUMENT_SOURCES for d in await source(session, account_id)]
     return sorted(docs, key=lambda d: (d.issued_on, d.number), reverse=True)
+
+
+# --- the account timeline (CRM-1) ------------------------------------------------------------
+# One account's history merged by time from every source that knows about it. CRM registers its
+# own sources (activities, opportunities, quotes, orders, tickets: app/crm/services/timeline.py);
+# another context adds its records without CRM importing it, e.g. finance's invoices:
+#
+#     from app.crm.interface import TimelineEntry, register_timeline_source
+#
+#     async def invoices_of(session, principal, account_id, before, limit) -> list[TimelineEntry]:
+#         ...  # the account's invoices the principal may read, newest first, ``at < before``
+#
+#     register_timeline_source(invoices_of, name="invoices", label=lazy("Invoices"))
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One thing that happened with an account, as the profile page shows it.
+
+    ``key`` is unique across sources ("invoice:42") and breaks ties between equal times;
+    ``kind`` and ``status`` are English msgids (shown translated); ``tone`` colours the status
+    tag (ok, warn, err, info or ""); ``icon`` names one of portals/templates/macros/icons.html.
+    """
+
+    at: datetime
+    key: str
+    kind: str
+    title: str
+    icon: str = "dot"
+    href: str | None = None
+    summary: str = ""
+    status: str | None = None
+    tone: str = ""
+    amount: Decimal | None = None
+    currency: str | None = None
+    actor: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        return (self.at, self.key)
+
+
+# (session, principal, account_id, before, limit) → at most ``limit`` entries with ``at`` at or
+# before ``before`` (None = now), newest first, already filtered by the principal's record rules.
+TimelineSource = Callable[[Any, Any, int, datetime | None, int], Awaitable[list[TimelineEntry]]]
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredSource:
+    name: str
+    label: str  # English msgid: the timeline's filter chip
+    fetch: TimelineSource
+
+
+TIMELINE_SOURCES: dict[str, RegisteredSource] = {}
+
+
+def register_timeline_source(
+    fn: TimelineSource, *, name: str | None = None, label: str | None = None
+) -> None:
+    """Add a source to every account's timeline (idempotent per ``name``)."""
+    key = name or fn.__name__
+    TIMELINE_SOURCES[key] = RegisteredSource(key, label or key, fn)
 
 
 # --- sales orders for finance (CRM-4 → FIN-2, INT-1) -----------------------------------------

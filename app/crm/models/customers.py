@@ -117,6 +117,8 @@ class Contact(TenantBase, IdMixin, TimestampMixin):
         BigInteger, ForeignKey("invitations.id", ondelete="SET NULL"), unique=True
     )
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A merged-away duplicate keeps its row (archived) pointing at the contact it became.
+    merged_into_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("crm_contacts.id"))
     phone_digits: Mapped[str] = mapped_column(String(40), Computed(_PHONE_DIGITS, persisted=True))
     search: Mapped[str] = mapped_column(TSVECTOR, Computed(_CONTACT_SEARCH, persisted=True))
 

@@ -23,7 +23,7 @@ from app.crm.services.fields import (
 )
 from app.crm.services.visibility import visible_contacts
 from app.kernel.audit import audited
-from app.kernel.errors import FieldError, NotFound, ValidationFailed
+from app.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.kernel.i18n import lazy
 from app.security.principal import Principal
 
@@ -45,10 +45,10 @@ def _clean(data: Mapping[str, Any], errors: list[FieldError], *, partial: bool) 
         out["first_name"] = clean_text(data.get("first_name"), "first_name", errors, max_len=100)
     if present("last_name"):
         out["last_name"] = clean_text(data.get("last_name"), "last_name", errors, max_len=100)
-    if present("full_name") or ("first_name" in out or "last_name" in out):
+    if present("full_name"):
         given = clean_text(data.get("full_name"), "full_name", errors, max_len=200)
         out["full_name"] = given or full_name_of(out.get("first_name", ""), out.get("last_name", ""))
-        if not out["full_name"] and not partial:
+        if not out["full_name"]:  # a person always has a name, also after an edit
             errors.append(FieldError("full_name", "This field is required."))
     if present("title"):
         out["title"] = clean_optional_text(data.get("title"), "title", errors, max_len=120)
@@ -85,6 +85,8 @@ async def create_contact(session: AsyncSession, principal: Principal, data: Mapp
             account = await get_writable_account(session, principal, account_id)
         except NotFound:
             errors.append(FieldError("account_id", "Choose an existing account."))
+        except Forbidden:
+            errors.append(FieldError("account_id", "You may not add people to this account."))
     if errors or account is None:
         raise ValidationFailed(errors)
     async with audited(session, "crm.contact_created"):
@@ -102,11 +104,27 @@ async def update_contact(
     await get_writable_account(session, principal, contact.account_id)
     errors: list[FieldError] = []
     values = _clean(data, errors, partial=True)
+    if "full_name" not in values and ("first_name" in values or "last_name" in values):
+        first = values.get("first_name", contact.first_name)
+        last = values.get("last_name", contact.last_name)
+        values["full_name"] = full_name_of(first, last) or contact.full_name
+    if "account_id" in data:  # moving the person to another account: one the actor may change
+        target = clean_optional_id(data.get("account_id"), "account_id", errors)
+        if target is None:
+            errors.append(FieldError("account_id", "Choose the account this person belongs to."))
+        elif target != contact.account_id and not errors:
+            try:
+                values["account_id"] = (await get_writable_account(session, principal, target)).id
+            except NotFound:
+                errors.append(FieldError("account_id", "Choose an existing account."))
+            except Forbidden:
+                errors.append(FieldError("account_id", "You may not add people to this account."))
+            values["is_primary"] = False if "is_primary" not in data else values.get("is_primary", False)
     if errors:
         raise ValidationFailed(errors)
     async with audited(session, "crm.contact_updated"):
         if values.get("is_primary"):
-            await _clear_primary(session, contact.account_id, keep=contact.id)
+            await _clear_primary(session, values.get("account_id", contact.account_id), keep=contact.id)
         for key, value in values.items():
             setattr(contact, key, value)
     return contact
