@@ -142,7 +142,7 @@ async def test_order_detail_shows_lines_totals_and_the_status_timeline(app, acme
     assert f"Order {fulfilled.number}" in page
     assert shop.widget.name in page
     assert "2 pcs" in page
-    for amount in ("CN¥100.00", "CN¥200.00", "CN¥26.00", "CN¥226.00"):
+    for amount in ("CN¥100.00", "CN¥200.00", "CN¥26.00", "CN¥226.00"):  # unit, net line and subtotal, VAT, total
         assert amount in page
     steps = re.findall(r'<li class="cp-step cp-(\w+)">\s*<span class="cp-dot" aria-hidden="true"></span>\s*'
                        r'<span class="cp-step-label">(\w+)</span>', page)  # fmt: skip
