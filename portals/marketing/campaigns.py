@@ -1,7 +1,237 @@
-"""Campaigns: plan, budget, audience, send, results and ROI."""
+"""Marketing › Campaigns: the list with a comparison of results, planning, the campaign page.
+
+Sending, scheduling and the other life-cycle actions are in campaign_actions.py, the results
+page in campaign_results.py; their routes are collected here (the portal imports ``ROUTES``).
+"""
 
 from __future__ import annotations
 
-from litestar.handlers import HTTPRouteHandler
+from typing import Any
 
-ROUTES: list[HTTPRouteHandler] = []
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crm.models import Campaign, Segment
+from app.crm.services import campaigns, effectiveness
+from app.crm.services.campaigns import CHANNEL_LABELS, STATUS_LABELS
+from app.kernel import context, i18n
+from app.kernel.errors import DomainError
+from app.kernel.i18n import lazy
+from app.kernel.web import DbSession
+from app.security.permissions import CRM_CAMPAIGN_READ, CRM_CAMPAIGN_WRITE
+from app.security.services import users
+from portals.forms import viewer_tz, wants_fragment
+from portals.marketing import campaign_actions, campaign_results
+from portals.marketing.campaign_view import campaign_page, like
+from portals.nav import NavItem, register
+from portals.tables import Column, Filter, TableSpec, fetch_page, parse_query
+from portals.web import FormState, flash, form_data, perm, principal, redirect, render
+
+BASE = "/marketing/campaigns"
+RESOURCE = "crm_campaigns"
+
+register(NavItem(lazy("Marketing"), lazy("Campaigns"), BASE, CRM_CAMPAIGN_READ, icon="megaphone", order=10))
+
+CAMPAIGNS_TABLE = TableSpec(
+    columns=[
+        Column("name", lazy("Campaign"), sort=func.lower(Campaign.name)),
+        Column("start", lazy("Start"), sort=Campaign.start_date),
+        Column("recipients", lazy("Recipients"), align="right"),
+        Column("open_rate", lazy("Open rate"), align="right"),
+        Column("ctr", lazy("CTR"), align="right"),
+        Column("responses", lazy("Responses"), align="right"),
+        Column("leads", lazy("New leads"), align="right"),
+        Column("customers", lazy("New customers"), align="right"),
+        Column("conversion", lazy("Conversion"), align="right"),
+        Column("revenue", lazy("Revenue"), align="right"),
+        Column("cost", lazy("Cost"), sort=Campaign.actual_cost, align="right"),
+        Column("roi", lazy("ROI"), align="right"),
+    ],
+    default_sort="start",
+    default_direction="desc",
+    filters=[
+        Filter(
+            "status", lazy("Status"), lambda s, v: s.where(Campaign.status == v), list(STATUS_LABELS.items())
+        ),
+        Filter(
+            "channel",
+            lazy("Channel"),
+            lambda s, v: s.where(Campaign.channel == v),
+            list(CHANNEL_LABELS.items()),
+        ),
+    ],
+    search=lambda stmt, q: stmt.where(Campaign.name.ilike(like(q), escape="\\")),
+    tiebreak=Campaign.id.desc(),
+)
+
+
+def _chart(rows: list[Campaign], results: dict[int, effectiveness.Results], currency: str) -> dict[str, Any]:
+    """Attributed revenue against actual cost, for the campaigns on the page in the base currency."""
+    shown = [c for c in rows if c.currency == currency][:12]
+    return {
+        "type": "bar",
+        "currency": currency,
+        "labels": [c.name[:28] for c in shown],
+        "datasets": [
+            {
+                "label": i18n.gettext("Attributed revenue"),
+                "data": [float(results[c.id].revenue) for c in shown],
+            },
+            {
+                "label": i18n.gettext("Cost"),
+                "data": [float(c.actual_cost) for c in shown],
+                "color": "#a35200",
+            },
+        ],
+    }
+
+
+@get(BASE, opt=perm(CRM_CAMPAIGN_READ))
+async def campaign_list(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
+    page = await fetch_page(
+        db, select(Campaign), CAMPAIGNS_TABLE, parse_query(request.query_params, CAMPAIGNS_TABLE)
+    )
+    results = await effectiveness.results_for(db, principal(request), page.rows)
+    tenant = context.current_tenant()
+    currency = tenant.currency if tenant else "CNY"
+    ctx: dict[str, Any] = {
+        "page": page,
+        "base": BASE,
+        "results": results,
+        "segment_names": await _segment_names(db, [c.segment_id for c in page.rows]),
+        "chart": _chart(page.rows, results, currency),
+        "status_labels": STATUS_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "tz": viewer_tz(request),
+    }
+    if wants_fragment(request):
+        return render(request, "marketing/_campaigns_table.html", **ctx)
+    return render(request, "marketing/campaigns.html", **ctx)
+
+
+async def _segment_names(db: AsyncSession, ids: list[int | None]) -> dict[int, str]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = await db.execute(select(Segment.id, Segment.name).where(Segment.id.in_(wanted)))
+    return {sid: name for sid, name in rows.all()}
+
+
+# --- plan and edit -------------------------------------------------------------------------------
+
+
+async def _form_context(db: AsyncSession) -> dict[str, Any]:
+    segment_rows = await db.execute(
+        select(Segment.id, Segment.name, Segment.member_count).order_by(func.lower(Segment.name))
+    )
+    return {
+        "channel_options": [(k, i18n.gettext(v)) for k, v in CHANNEL_LABELS.items()],
+        "segment_options": [
+            (sid, i18n.gettext("{name} ({n} accounts)", name=name, n=count))
+            for sid, name, count in segment_rows.all()
+        ],
+        "owner_options": [(u.id, u.full_name) for u in await users.active_staff(db)],
+    }
+
+
+async def _editor(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    campaign: Campaign | None,
+    form: FormState,
+    status: int = 200,
+) -> Response[Any]:
+    return render(
+        request,
+        "marketing/campaign_form.html",
+        status=status,
+        campaign=campaign,
+        form=form,
+        **await _form_context(db),
+    )
+
+
+@get(f"{BASE}/new", opt=perm(CRM_CAMPAIGN_WRITE))
+async def campaign_new(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
+    tenant = context.current_tenant()
+    form = FormState(
+        {
+            "channel": "email",
+            "currency": tenant.currency if tenant else "CNY",
+            "owner_id": principal(request).id,
+            "budget": "0.00",
+            "actual_cost": "0.00",
+            "segment_id": request.query_params.get("segment_id", ""),
+        }
+    )
+    return await _editor(request, db, None, form)
+
+
+@post(BASE, opt=perm(CRM_CAMPAIGN_WRITE))
+async def campaign_create(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
+    form = await form_data(request)
+    try:
+        campaign = await campaigns.create_campaign(db, principal(request), form)
+    except DomainError as exc:
+        await db.rollback()
+        return await _editor(request, db, None, FormState(form, exc), status=422)
+    flash(request, "success", i18n.gettext("The campaign {name} is planned.", name=campaign.name))
+    return redirect(f"{BASE}/{campaign.id}", request)
+
+
+FORM_KEYS = ("name", "channel", "objective", "start_date", "end_date", "budget", "actual_cost", "currency")
+CONTENT_KEYS = ("subject", "body", "segment_id", "owner_id")
+
+
+def _stored(campaign: Campaign) -> FormState:
+    keys = FORM_KEYS + CONTENT_KEYS
+    return FormState({k: "" if getattr(campaign, k) is None else getattr(campaign, k) for k in keys})
+
+
+@get(f"{BASE}/{{campaign_id:int}}/edit", opt=perm(CRM_CAMPAIGN_WRITE, resource=RESOURCE))
+async def campaign_edit(
+    request: Request[Any, Any, Any], db: DbSession, campaign_id: FromPath[int]
+) -> Response[Any]:
+    campaign = await campaigns.get_campaign(db, campaign_id)
+    return await _editor(request, db, campaign, _stored(campaign))
+
+
+@post(f"{BASE}/{{campaign_id:int}}", opt=perm(CRM_CAMPAIGN_WRITE, resource=RESOURCE))
+async def campaign_save(
+    request: Request[Any, Any, Any], db: DbSession, campaign_id: FromPath[int]
+) -> Response[Any]:
+    campaign = await campaigns.get_campaign(db, campaign_id)
+    form = await form_data(request)
+    try:
+        await campaigns.update_campaign(db, principal(request), campaign.id, form)
+    except DomainError as exc:
+        await db.rollback()
+        return await _editor(
+            request, db, await campaigns.get_campaign(db, campaign_id), FormState(form, exc), 422
+        )
+    flash(request, "success", i18n.gettext("The changes to {name} are saved.", name=campaign.name))
+    return redirect(f"{BASE}/{campaign.id}", request)
+
+
+# --- the campaign page ---------------------------------------------------------------------------
+
+
+@get(f"{BASE}/{{campaign_id:int}}", opt=perm(CRM_CAMPAIGN_READ, resource=RESOURCE))
+async def campaign_detail(
+    request: Request[Any, Any, Any], db: DbSession, campaign_id: FromPath[int]
+) -> Response[Any]:
+    return await campaign_page(request, db, await campaigns.get_campaign(db, campaign_id))
+
+
+ROUTES = [
+    campaign_list,
+    campaign_new,
+    campaign_create,
+    campaign_edit,
+    campaign_save,
+    campaign_detail,
+    *campaign_actions.ROUTES,
+    *campaign_results.ROUTES,
+]

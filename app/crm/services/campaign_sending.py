@@ -212,6 +212,23 @@ def render_for(
     )
 
 
+def preview(subject: str, body: str, *, name: str, company: str, locale: str | None) -> mail.RenderedMail:
+    """The e-mail as a recipient called ``name`` at ``company`` would read it (the editor's preview)."""
+    tenant = context.current_tenant()
+    origin = get_settings().tenant_origin(tenant.slug) if tenant else ""
+    text = personalise(body, name=name, company=company)
+    return mail.render(
+        "campaign",
+        locale,
+        subject=personalise(subject, name=name, company=company),
+        text_body=text,
+        html_body="",
+        pixel_url="",
+        unsubscribe_url=tracking.unsubscribe_url(origin, "…"),
+        sender=tenant.name if tenant else "",
+    )
+
+
 def _permanent_error(exc: Exception) -> str | None:
     """The refusal text when the server refused this recipient for good (5xx); None if temporary."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):

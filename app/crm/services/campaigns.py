@@ -16,12 +16,13 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.errors import InvalidState
-from app.crm.models import Campaign, CampaignRecipient, Segment
+from app.crm.models import Account, Campaign, CampaignRecipient, Contact, Segment, SegmentMember
 from app.crm.models.marketing import CAMPAIGN_CHANNELS
 from app.crm.services.fields import (
     clean_choice,
@@ -33,6 +34,7 @@ from app.crm.services.fields import (
     clean_optional_id,
     clean_text,
 )
+from app.crm.services.visibility import account_clause
 from app.kernel import context
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
@@ -158,11 +160,20 @@ def content_errors(campaign: Campaign) -> list[FieldError]:
     return errors
 
 
-async def schedule_campaign(session: AsyncSession, campaign_id: int, when: datetime | None) -> Campaign:
+async def schedule_campaign(
+    session: AsyncSession, campaign_id: int, when: datetime | str | None, tz: str = "UTC"
+) -> Campaign:
+    """Send at ``when`` (an aware datetime, or "2026-12-11T09:30" read in ``tz``)."""
     campaign = await get_campaign(session, campaign_id, for_update=True)
     if campaign.status not in EDITABLE:
         raise _refuse(lazy("Only a planned campaign can be scheduled."))
     errors = content_errors(campaign)
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when.strip()).replace(tzinfo=ZoneInfo(tz)) if when.strip() else None
+        except ValueError:
+            errors.append(FieldError("scheduled_at", "Enter a date and time."))
+            raise ValidationFailed(errors) from None
     if when is None:
         errors.append(FieldError("scheduled_at", "Choose when to send."))
     elif when <= utcnow():
@@ -231,6 +242,42 @@ async def mark_responded(session: AsyncSession, campaign_id: int, email: object)
         recipient.responded_at = utcnow()
         await session.flush()
     return recipient
+
+
+def recipients_query(campaign_id: int, principal: Principal) -> Select[Any]:
+    """The campaign's recipients the principal may see: a recipient follows their account's
+    record rules (one whose account is gone is visible to those who see every account)."""
+    r = CampaignRecipient
+    stmt = select(r).outerjoin(Account, Account.id == r.account_id).where(r.campaign_id == campaign_id)
+    clause = account_clause(principal)
+    return stmt if clause is None else stmt.where(clause)
+
+
+async def sample_recipient(session: AsyncSession, segment_id: int | None) -> tuple[str, str] | None:
+    """(name, company) of a member contact with an e-mail address, for previews."""
+    if segment_id is None:
+        return None
+    row = await session.execute(
+        select(Contact.full_name, Account.name)
+        .join(Account, Account.id == Contact.account_id)
+        .join(SegmentMember, SegmentMember.account_id == Account.id)
+        .where(
+            SegmentMember.segment_id == segment_id, Contact.email.is_not(None), Contact.archived_at.is_(None)
+        )
+        .order_by(SegmentMember.monetary.desc(), Contact.is_primary.desc(), Contact.id)
+        .limit(1)
+    )
+    found = row.first()
+    return (found[0], found[1]) if found else None
+
+
+async def progress(session: AsyncSession, campaign_id: int) -> dict[str, int]:
+    """Recipients by status (pending, sent, failed, skipped)."""
+    r = CampaignRecipient
+    rows = await session.execute(
+        select(r.status, func.count()).where(r.campaign_id == campaign_id).group_by(r.status)
+    )
+    return {status: int(n) for status, n in rows.all()}
 
 
 STATUS_LABELS = {
