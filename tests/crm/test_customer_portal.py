@@ -17,6 +17,7 @@ from tests.crm.factories.portal import (
     Customer,
     customer_account,
     customer_browser,
+    customer_user,
     message_on,
     order_for,
     survey_for,
@@ -142,7 +143,12 @@ async def test_order_detail_shows_lines_totals_and_the_status_timeline(app, acme
     assert f"Order {fulfilled.number}" in page
     assert shop.widget.name in page
     assert "2 pcs" in page
-    for amount in ("CN¥100.00", "CN¥200.00", "CN¥26.00", "CN¥226.00"):  # unit, net line and subtotal, VAT, total
+    for amount in (
+        "CN¥100.00",
+        "CN¥200.00",
+        "CN¥26.00",
+        "CN¥226.00",
+    ):  # unit, net line and subtotal, VAT, total
         assert amount in page
     steps = re.findall(r'<li class="cp-step cp-(\w+)">\s*<span class="cp-dot" aria-hidden="true"></span>\s*'
                        r'<span class="cp-step-label">(\w+)</span>', page)  # fmt: skip
@@ -299,3 +305,54 @@ async def test_another_accounts_survey_is_not_found(app, acme, shop):
     assert (read.status_code, answer.status_code) == (404, 404)
     async with in_tenant(acme.slug) as (session, _):
         assert (await session.get(Survey, shop.b_survey.id)).answered_at is None
+
+
+async def test_a_sign_in_linked_to_no_contact_finds_no_records(app, acme, shop):
+    async with in_tenant(acme.slug) as (session, _):
+        loner = await customer_user(session, f"loner.{mark()}@customer.example", "Lone Customer")
+    async with customer_browser(app, acme, loner.email) as b:
+        home = await b.get("/portal")
+        order = await b.get(f"/portal/orders/{shop.orders['confirmed'].id}")
+        ticket = await b.get(f"/portal/tickets/{shop.ticket.id}")
+    assert home.status_code == 403
+    assert "Your sign-in is not linked to a customer account yet" in home.text
+    assert (order.status_code, ticket.status_code) == (404, 404)
+
+
+# --- invoices, once finance registers them ---------------------------------------------------
+
+
+async def test_invoices_appear_only_once_a_context_registers_customer_documents(app, acme, shop, monkeypatch):
+    from app.crm import interface
+    from portals import nav
+    from portals.customer.support import INVOICES_NAV
+
+    async with customer_browser(app, acme, shop.a.email) as b:
+        assert (await b.get("/portal/invoices")).status_code == 404
+        invoiced = shop.orders["invoiced"]
+        seen: list[int] = []
+
+        async def invoices_of(session, account_id: int) -> list[interface.CustomerDocument]:
+            seen.append(account_id)
+            return [
+                interface.CustomerDocument(
+                    kind="Invoice", number="INV-2026-00031", issued_on=invoiced.order_date, status="Open",
+                    total=invoiced.total, currency="CNY", amount_due=invoiced.total,
+                    sales_order_id=invoiced.id,
+                )
+            ]  # fmt: skip
+
+        monkeypatch.setattr(interface, "_DOCUMENT_SOURCES", [invoices_of])
+        monkeypatch.setattr(nav, "_ITEMS", list(nav._ITEMS))  # the entry it adds goes away after the test
+        home = await b.get("/portal")
+        listing = await b.get("/portal/invoices")
+        order = await b.get(f"/portal/orders/{invoiced.id}")
+        other = await b.get(f"/portal/orders/{shop.orders['confirmed'].id}")
+    assert INVOICES_NAV.href in nav_links(home.text)
+    assert "Latest invoices" in home.text
+    assert listing.status_code == 200
+    assert "INV-2026-00031" in listing.text
+    assert "CN¥226.00" in listing.text
+    assert "INV-2026-00031" in order.text
+    assert "INV-2026-00031" not in other.text
+    assert set(seen) == {shop.a.account_id}
