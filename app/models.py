@@ -10,7 +10,10 @@ from app.kernel import audit, idempotency, outbox  # noqa: F401
 from app.kernel.db import SharedBase, TenantBase
 from app.notifications import models as notification_models  # noqa: F401
 from app.security import models as security_models  # noqa: F401
-from tenants import branding  # noqa: F401
+from tenants import (
+    branding,  # noqa: F401
+    spares,  # noqa: F401
+)
 from tenants import models as tenant_models  # noqa: F401
 from workers import models as worker_models  # noqa: F401
 

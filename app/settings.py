@@ -74,6 +74,7 @@ class Settings:
     dramatiq_namespace: str
     worker_heartbeat_timeout_ms: int
     migrate_parallelism: int
+    spare_schemas: int = 3  # ready tenant schemas kept for fast sign-up (tenants/spares.py)
     default_locale: str = "en"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -133,6 +134,7 @@ def load_settings() -> Settings:
         metrics_token=_env("METRICS_TOKEN"),
         dramatiq_namespace=_env("DRAMATIQ_NAMESPACE", "tessera") or "tessera",
         worker_heartbeat_timeout_ms=_env_int("WORKER_HEARTBEAT_TIMEOUT_MS", 60_000),
+        spare_schemas=_env_int("SPARE_SCHEMAS", 3),
         migrate_parallelism=_env_int("MIGRATE_PARALLELISM", 4),
     )
 

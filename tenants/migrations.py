@@ -141,6 +141,7 @@ class MigrateReport:
     tenant_head: str
     results: list[TenantResult] = field(default_factory=list)
     elapsed_s: float = 0.0
+    stale_spares_dropped: int = 0
 
     @property
     def failed(self) -> list[TenantResult]:
@@ -262,5 +263,18 @@ def migrate_all(
                 ):
                     report.results.extend(part)
     report.results.sort(key=lambda r: r.tenant_id)
+    if include_shared and not slugs:
+        report.stale_spares_dropped = asyncio.run(_drop_stale_spares(url))
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+async def _drop_stale_spares(url: str) -> int:
+    """Spare schemas (tenants/spares.py) left at an older head are dropped; the job refills."""
+    from tenants.spares import drop_stale_spares
+
+    engine = _engine(url)
+    try:
+        return await drop_stale_spares(engine)
+    finally:
+        await engine.dispose()

@@ -2,9 +2,11 @@
 in ONE transaction. PostgreSQL DDL is transactional, so a failure at any step leaves no schema
 and no registry row, and simply running it again is safe.
 
-Speed: the tenant track is replayed from a pre-rendered SQL script (``tenant_ddl_script``,
-built once per process from the Alembic history) sent in a single round trip, rather than
-running Alembic online for every sign-up.
+Speed: a sign-up normally claims a *spare* schema the platform keeps ready at the tenant head
+and renames it (tenants/spares.py) — constant time however many tables the suite grows. When
+none is ready, the tenant track is replayed from a pre-rendered SQL script
+(``tenant_ddl_script``, built once per process from the Alembic history) sent in a single round
+trip, rather than running Alembic online.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.kernel import context
 from app.kernel.context import Actor
@@ -28,6 +30,7 @@ from app.security.services.setup import seed_tenant_security
 from tenants.migrations import head, tenant_ddl_script
 from tenants.models import Tenant
 from tenants.routing import directory
+from tenants.spares import claim_spare, run_tenant_script
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
@@ -90,6 +93,7 @@ class Provisioned:
     set_password_token: str | None
     tables: int
     elapsed_ms: float
+    used_spare: bool = False  # a ready schema was renamed (tenants/spares.py) instead of built
 
 
 def schema_for(slug: str) -> str:
@@ -129,18 +133,10 @@ class SlugTaken(Conflict):
         )
 
 
-async def _run_script(conn: AsyncConnection, schema: str, script: str) -> None:
-    await conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
-    raw = await conn.get_raw_connection()
-    await raw.driver_connection.execute(script)  # type: ignore[union-attr]  # simple protocol: one round trip
-    await conn.exec_driver_sql("SET LOCAL search_path TO public")
-
-
 async def provision_tenant(engine: AsyncEngine, req: ProvisionRequest) -> Provisioned:
     validate(req)
     started = time.perf_counter()
     schema = schema_for(req.slug)
-    script = tenant_ddl_script()
     revision = head("tenant")
     try:
         async with engine.begin() as conn:
@@ -167,8 +163,10 @@ async def provision_tenant(engine: AsyncEngine, req: ProvisionRequest) -> Provis
                 )
                 shared.add(tenant)
                 await shared.flush()
-                await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-                await _run_script(conn, schema, script)
+                used_spare = await claim_spare(conn, schema)
+                if not used_spare:
+                    await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+                    await run_tenant_script(conn, schema, tenant_ddl_script())
                 tenant_conn = await conn.execution_options(schema_translate_map={None: schema})
                 tenant_session = AsyncSession(bind=tenant_conn, info={"tenant_schema": schema})
                 ref = context.TenantRef(id=tenant.id, slug=tenant.slug, schema=schema, name=tenant.name)
@@ -197,4 +195,5 @@ async def provision_tenant(engine: AsyncEngine, req: ProvisionRequest) -> Provis
         set_password_token=seeded.set_password_token,
         tables=int(tables or 0),
         elapsed_ms=(time.perf_counter() - started) * 1000,
+        used_spare=used_spare,
     )

@@ -21,14 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Subscriptions register on import; the relay and the workers must both know all of them.
-import app.crm.handlers
-import app.crm.jobs
 import dramatiq
 from dramatiq.middleware import Middleware
 
+# Subscriptions register on import; the relay and the workers must both know all of them.
+import app.crm.handlers
+import app.crm.jobs
 import app.notifications.handlers
 import app.security.handlers  # noqa: F401
+import tenants.spares  # noqa: F401  (registers the spare-schema refill job)
 from app.kernel.events import Event
 from app.kernel.logging import configure_logging, get_logger
 from app.kernel.periodic import periodic_task
