@@ -31,7 +31,6 @@ from app.crm.services.fields import (
     clean_email,
     clean_long_text,
     clean_money,
-    clean_optional_id,
     clean_text,
 )
 from app.crm.services.visibility import account_clause
@@ -77,6 +76,14 @@ def _check_placeholders(text: str, field: str, errors: list[FieldError]) -> None
             return
 
 
+def _reference(value: object) -> int | None:
+    """A chosen record's id: blank → None; anything that is not an id → 0, which names no record."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() and len(text) < 18 else 0
+
+
 async def _clean(session: AsyncSession, data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
     tenant = context.current_tenant()
     out: dict[str, Any] = {
@@ -92,17 +99,19 @@ async def _clean(session: AsyncSession, data: Mapping[str, Any], errors: list[Fi
         ),
         "subject": clean_text(data.get("subject"), "subject", errors, max_len=200),
         "body": clean_long_text(data.get("body"), "body", errors, max_len=50_000),
-        "segment_id": clean_optional_id(data.get("segment_id"), "segment_id", errors),
-        "owner_id": clean_optional_id(data.get("owner_id"), "owner_id", errors),
+        "segment_id": _reference(data.get("segment_id")),
+        "owner_id": _reference(data.get("owner_id")),
     }
     if out["start_date"] and out["end_date"] and out["end_date"] < out["start_date"]:
         errors.append(FieldError("end_date", "The end date must not be before the start date."))
     _check_placeholders(out["subject"], "subject", errors)
     _check_placeholders(out["body"], "body", errors)
-    if out["segment_id"] is not None and await session.get(Segment, out["segment_id"]) is None:
+    if out["segment_id"] is not None and (
+        out["segment_id"] < 1 or await session.get(Segment, out["segment_id"]) is None
+    ):
         errors.append(FieldError("segment_id", "Choose an existing segment."))
     if out["owner_id"] is not None:
-        owner = await session.get(User, out["owner_id"])
+        owner = await session.get(User, out["owner_id"]) if out["owner_id"] > 0 else None
         if owner is None or not owner.is_active or owner.is_external:
             errors.append(FieldError("owner_id", "Choose an active colleague."))
     return out
