@@ -37,7 +37,7 @@ async def signup_submit(request: Request[Any, Any, Any], db: DbSession) -> Respo
     email = str(form.get("email", ""))[:254]
     try:
         await portal_access.check_signup_rate(email, client_ip(request.scope))
-        await portal_access.request_signup(db, email)
+        await portal_access.request_signup(db, email, locale=i18n.get_locale())
     except DomainError as exc:
         await db.rollback()
         response = render(request, "customer/signup.html", form=FormState(form, exc), status=exc.status)

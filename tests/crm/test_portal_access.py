@@ -219,6 +219,18 @@ async def test_signup_answers_the_same_for_known_and_unknown_addresses(app, acme
     assert (await contact_row(acme, contact_id)).portal_user_id is not None
 
 
+async def test_the_signup_mail_speaks_the_language_chosen_on_the_page(app, acme):
+    email = f"chen.{mark()}@customer.example"
+    _, contact_id = await new_contact(acme, email, name="陈静")
+    async with browser(app, acme) as b:
+        await b.get("/portal/signup")
+        await b.post("/i18n/locale", {"locale": "zh_Hant", "next": "/portal/signup"})
+        await b.get("/portal/signup")
+        assert (await b.post("/portal/signup", {"email": email})).status_code == 200
+    invitation = await invitation_of(acme, contact_id)
+    assert (invitation.locale, invitation.full_name) == ("zh_Hant", "陈静")
+
+
 async def test_signup_sends_nothing_for_addresses_that_already_sign_in_or_are_linked(app, acme):
     _, staff = await new_contact(acme, acme.email("sam"))
     before = await table_counts(acme, *ACCESS_TABLES)

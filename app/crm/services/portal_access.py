@@ -75,7 +75,7 @@ def _lower(value: str | None) -> str:
     return (value or "").strip().lower()
 
 
-def _linkable(email: str) -> Select[tuple[Contact]]:
+def _linkable(email: str) -> Select[Contact]:
     """Contacts that may receive a sign-in for ``email``: same address, no sign-in yet, live."""
     return (
         select(Contact)
@@ -196,8 +196,11 @@ async def check_signup_rate(email: str, ip: str | None) -> None:
             raise SignupThrottled(max(ttl, 1))
 
 
-async def request_signup(session: AsyncSession, email: object) -> Invitation | None:
-    """Mail a sign-up link when ``email`` is a contact's address with no sign-in yet.
+async def request_signup(
+    session: AsyncSession, email: object, *, locale: str | None = None
+) -> Invitation | None:
+    """Mail a sign-up link (in ``locale``, the language the person chose on the page) when
+    ``email`` is a contact's address with no sign-in yet.
 
     The caller answers the same whatever happens here (no account enumeration). Addresses that
     already sign in get nothing: they sign in, and a customer invited from the admin pages is
@@ -219,7 +222,7 @@ async def request_signup(session: AsyncSession, email: object) -> Invitation | N
         email=clean,
         full_name=contact.full_name,
         role_keys=[CUSTOMER_ROLE],
-        locale=await _invitation_locale(session, contact),
+        locale=locale if locale in LOCALES else await _invitation_locale(session, contact),
     )
     async with audited(session, "crm.portal_signup_requested"):
         contact.portal_invitation_id = invitation.id
