@@ -39,7 +39,12 @@ from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.outbox import publish
-from app.security.permissions import CRM_ACCOUNT_WRITE, CRM_OPPORTUNITY_WRITE
+from app.security.permissions import (
+    CRM_ACCOUNT_READ,
+    CRM_ACCOUNT_WRITE,
+    CRM_OPPORTUNITY_READ,
+    CRM_OPPORTUNITY_WRITE,
+)
 from app.security.principal import Principal
 
 ACCOUNT_MODES = ("new", "existing")
@@ -84,9 +89,10 @@ async def convert_lead(
     if lead.status == "disqualified":
         raise LeadDisqualified()
     want_opportunity = _checked(data, "create_opportunity")
-    if not principal.can(CRM_ACCOUNT_WRITE) or (
-        want_opportunity and not principal.can(CRM_OPPORTUNITY_WRITE)
-    ):
+    needed = [CRM_ACCOUNT_READ, CRM_ACCOUNT_WRITE]
+    if want_opportunity:
+        needed += [CRM_OPPORTUNITY_READ, CRM_OPPORTUNITY_WRITE]
+    if not all(principal.can(p) for p in needed):
         raise Forbidden(lazy("Converting needs the right to create accounts (and opportunities)."))
     errors: list[FieldError] = []
     mode = clean_choice(data.get("account_mode"), "account_mode", errors, ACCOUNT_MODES, default="new")
@@ -292,3 +298,9 @@ async def find_accounts(
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def visible_account(session: AsyncSession, principal: Principal, account_id: int) -> Account | None:
+    """The account a re-shown conversion form had chosen, if the principal still sees it."""
+    stmt = visible_accounts(principal).where(Account.id == account_id, Account.archived_at.is_(None))
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -264,7 +264,10 @@ async def _notify_batch(session: AsyncSession, owner_id: int, count: int) -> Non
     tenant = context.current_tenant()
     with i18n.use_locale(owner.locale or (tenant.locale if tenant else None)):
         title = i18n.ngettext(
-            "{n} imported lead is assigned to you", "{n} imported leads are assigned to you", count, n=count
+            "{count} imported lead is assigned to you",
+            "{count} imported leads are assigned to you",
+            count,
+            count=count,
         )
     await notify(
         session, owner.id, LEAD_ASSIGNED, title=title, link="/sales/leads?f_owner=me&f_source=import"

@@ -13,7 +13,7 @@ their team's so that nothing captured is lost from view.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm import events
 from app.crm.errors import AlreadyConverted
-from app.crm.models import Activity, Campaign, Lead
+from app.crm.models import Activity, Campaign, Contact, Lead
 from app.crm.models.leads import LEAD_SOURCES
 from app.crm.services.contacts import full_name_of
 from app.crm.services.fields import (
@@ -39,12 +39,14 @@ from app.crm.services.fields import (
 )
 from app.crm.services.lead_assignment import notify_owner, owner_by_rules
 from app.crm.services.ownership import assignment_for
+from app.crm.services.visibility import visible_contacts
 from app.kernel import context
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.outbox import publish
+from app.security.models import User
 from app.security.permissions import CRM_LEAD_READ, CRM_LEAD_WRITE, Scope
 from app.security.principal import Principal
 from app.security.record_rules import visibility_clause
@@ -158,6 +160,41 @@ def with_owner(stmt: Select[Any], owner: str, principal: Principal | None = None
 
 def created_since(stmt: Select[Any], since: datetime) -> Select[Any]:
     return stmt.where(Lead.created_at >= since)
+
+
+async def assignable_owners(session: AsyncSession, principal: Principal) -> list[User]:
+    """Who the principal may give a lead to: anyone (all), their teams (team), themselves (own)."""
+    scope = principal.scope_for(CRM_LEAD_WRITE)
+    stmt = select(User).where(User.is_active.is_(True), User.is_external.is_(False)).order_by(User.full_name)
+    if scope == Scope.TEAM:
+        stmt = stmt.where(or_(User.id == principal.id, User.team_id.in_(sorted(principal.team_ids))))
+    elif scope != Scope.ALL:
+        stmt = stmt.where(User.id == principal.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def names_of(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = sorted({i for i in user_ids if i is not None})
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
+    return {int(i): str(n) for i, n in rows.all()}
+
+
+async def possible_duplicates(
+    session: AsyncSession, principal: Principal, lead: Lead
+) -> tuple[list[Lead], list[Contact]]:
+    """Other visible leads and contacts with the lead's e-mail address (indexed on lower(email))."""
+    if not lead.email:
+        return [], []
+    email = lead.email.lower()
+    others = visible_leads(principal).where(func.lower(Lead.email) == email, Lead.id != lead.id)
+    found_leads = list((await session.execute(others.order_by(Lead.id.desc()).limit(5))).scalars())
+    contacts = visible_contacts(principal).where(
+        func.lower(Contact.email) == email, Contact.archived_at.is_(None)
+    )
+    found_contacts = list((await session.execute(contacts.order_by(Contact.id.desc()).limit(5))).scalars())
+    return found_leads, found_contacts
 
 
 # --- input -----------------------------------------------------------------------------------

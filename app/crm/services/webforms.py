@@ -275,3 +275,10 @@ async def update_form(session: AsyncSession, form_id: int, data: Mapping[str, An
         for key, value in values.items():
             setattr(form, key, value)
     return form
+
+
+async def set_active(session: AsyncSession, form_id: int, active: bool) -> WebForm:
+    form = await get_form(session, form_id)
+    async with audited(session, "crm.web_form_activated" if active else "crm.web_form_deactivated"):
+        form.active = active
+    return form
