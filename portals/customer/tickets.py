@@ -23,8 +23,6 @@ from portals.tables import Column, Filter, TableSpec, fetch_page, parse_query
 from portals.web import FormState, flash, form_data, principal, redirect
 
 TICKETS = f"{BASE}/tickets"
-# What the customer's ticket is about; stored as the English msgid, shown translated to everyone.
-CATEGORIES = (lazy("Question"), lazy("Problem"), lazy("Delivery"), lazy("Invoice"), lazy("Other"))
 
 
 def _with_state(stmt: Select[Any], state: str) -> Select[Any]:
@@ -79,7 +77,7 @@ async def _new_form(
         status=status,
         orders=await portal.order_choices(db, me),
         products=await portal.product_choices(db, me),
-        categories=[(c, i18n.gettext(c)) for c in CATEGORIES],
+        categories=[(c, i18n.gettext(c)) for c in portal.TICKET_TOPICS],
         priorities=[(k, i18n.gettext(v)) for k, v in portal.PRIORITY_LABELS.items()],
     )
 

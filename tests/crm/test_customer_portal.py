@@ -227,6 +227,7 @@ async def test_opening_a_ticket_about_an_own_order(app, acme, shop):
         ({"sales_order_id": "DRAFT"}, "Choose one of your orders."),
         ({"product_id": "GADGET"}, "Choose one of the products you ordered."),
         ({"priority": "whenever"}, "Choose one of: low, normal, high, urgent."),
+        ({"category": "Free text"}, "Choose one of the topics."),
     ],
 )
 async def test_refused_tickets_rerender_the_form_and_change_nothing(app, acme, shop, change, field_message):

@@ -56,6 +56,8 @@ PRIORITY_LABELS = {
     "high": lazy("High"),
     "urgent": lazy("Urgent"),
 }
+# What a customer's ticket is about; stored as the English msgid, shown translated to everyone.
+TICKET_TOPICS = (lazy("Question"), lazy("Problem"), lazy("Delivery"), lazy("Invoice"), lazy("Other"))
 HOME_LIST_LIMIT = 5
 
 
@@ -197,6 +199,9 @@ async def open_customer_ticket(
         ordered = _ordered_products(me).where(SalesOrderLine.product_id == product_id).exists()
         if not await session.scalar(select(ordered)):
             errors.append(FieldError("product_id", "Choose one of the products you ordered."))
+    topic = str(form.get("category") or "").strip() or None
+    if topic is not None and topic not in TICKET_TOPICS:
+        errors.append(FieldError("category", "Choose one of the topics."))
     if errors:
         clean_text(form.get("subject"), "subject", errors, required=True, max_len=ticket_service.SUBJECT_MAX)
         raise ValidationFailed(errors)
@@ -204,7 +209,7 @@ async def open_customer_ticket(
         "subject": form.get("subject"),
         "description": form.get("description"),
         "priority": form.get("priority") or "normal",
-        "category": form.get("category"),
+        "category": topic,
         "sales_order_id": order_id,
         "product_id": product_id,
     }

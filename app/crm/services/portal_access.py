@@ -19,6 +19,8 @@ A sign-in is linked to a contact in exactly these cases, and no other:
 3. staff invite a contact whose address already has a customer sign-in linked to no contact.
 
 The address always matches (case-insensitively) and the contact never has a sign-in already.
+A customer's access ends by deactivating their sign-in (Admin › Users): cases 1 and 2 would link
+a sign-in again whose contact link was merely cleared.
 """
 
 from __future__ import annotations
