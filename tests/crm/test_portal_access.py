@@ -134,6 +134,20 @@ async def test_an_invited_contact_accepts_and_lands_in_their_own_portal(app, acm
     assert (user.is_external, contact.portal_user_id, contact.account_id) == (True, user.id, account_id)
 
 
+async def test_inviting_with_htmx_answers_the_contact_pages_portal_card(app, acme):
+    email = f"hx.{mark()}@customer.example"
+    _, contact_id = await new_contact(acme, email)
+    async with signed_in(app, acme, "ada") as admin:
+        await admin.get("/")
+        r = await admin.htmx("POST", f"/crm/contacts/{contact_id}/portal-invitation")
+    assert r.status_code == 200
+    assert r.text.lstrip().startswith('<div class="card" id="portal-access">')
+    assert f"Invitation sent to {email}. Once they accept it, they can use the customer portal." in r.text
+    assert "The invitation has not been accepted yet." in r.text
+    assert "Send a new invitation" in r.text
+    assert (await invitation_of(acme, contact_id)).status == "pending"
+
+
 async def test_carol_an_unlinked_customer_sign_in_is_linked_when_her_contact_is_invited(app, acme):
     carol = acme.users["carol"]
     async with in_tenant(acme.slug) as (session, _):  # carol starts linked to nobody
