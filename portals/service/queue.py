@@ -33,7 +33,7 @@ NEXT_DUE = case(
 )
 
 STATUS_CHOICES = [
-    ("active", lazy("Open tickets (new, open, pending)")),
+    ("active", lazy("New, open or pending")),
     ("any", lazy("All statuses")),
     *STATUS_LABELS.items(),
 ]

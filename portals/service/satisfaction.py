@@ -58,7 +58,7 @@ def _chart(rows: list[satisfaction.Scores]) -> str:
             "labels": [r.label for r in answered],
             "series": [
                 {
-                    "label": i18n.gettext("CSAT % (4–5)"),
+                    "label": i18n.gettext("Satisfied (CSAT 4–5)"),
                     "values": [float(r.csat_percent or 0) * 100 for r in answered],
                 },
                 {"label": i18n.gettext("NPS"), "values": [float(r.nps or 0) for r in answered]},

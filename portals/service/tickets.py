@@ -67,7 +67,7 @@ async def ticket_export(request: Request[Any, Any, Any], db: DbSession) -> Respo
     body = csv_bytes([i18n.gettext(c.header) for c in columns], ([c.value(t) for c in columns] for t in rows))
     return Response(
         body,
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
         headers={
             "Content-Disposition": f'attachment; filename="tickets-{utcnow().date().isoformat()}.csv"',
             "Cache-Control": "no-store",
