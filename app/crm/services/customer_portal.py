@@ -272,6 +272,7 @@ class HomeSummary:
     open_tickets: list[Ticket]
     open_ticket_count: int
     waiting_surveys: list[Survey]
+    waiting_survey_count: int
 
 
 async def _count(session: AsyncSession, stmt: Select[Any]) -> int:
@@ -285,11 +286,13 @@ async def home_summary(session: AsyncSession, me: CustomerScope) -> HomeSummary:
         HOME_LIST_LIMIT
     )
     latest_tickets = open_tickets.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(HOME_LIST_LIMIT)
-    waiting = waiting_surveys_query(me).order_by(Survey.created_at.desc()).limit(HOME_LIST_LIMIT)
+    waiting = waiting_surveys_query(me)
+    latest_surveys = waiting.order_by(Survey.created_at.desc()).limit(HOME_LIST_LIMIT)
     return HomeSummary(
         open_orders=list((await session.execute(latest_orders)).scalars()),
         open_order_count=await _count(session, open_orders),
         open_tickets=list((await session.execute(latest_tickets)).scalars()),
         open_ticket_count=await _count(session, open_tickets),
-        waiting_surveys=list((await session.execute(waiting)).scalars()),
+        waiting_surveys=list((await session.execute(latest_surveys)).scalars()),
+        waiting_survey_count=await _count(session, waiting),
     )
