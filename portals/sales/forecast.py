@@ -66,7 +66,7 @@ def chart_config(report: fc.Forecast) -> dict[str, Any]:
                     "data": [float(report.total[m].amount) for m in report.months],
                     "borderColor": "#a35200",
                     "backgroundColor": "#a35200",
-                    "tension": 0.25,
+                    "tension": 0,
                     "order": 1,
                 },
             ],

@@ -93,7 +93,7 @@ async def opportunity_export(request: Request[Any, Any, Any], db: DbSession) -> 
     )
     return Response(
         body,
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="opportunities-{utcnow().date().isoformat()}.csv"',
             "Cache-Control": "no-store",
@@ -180,6 +180,12 @@ async def _form(
     )
 
 
+def _with_ids(form: dict[str, Any]) -> dict[str, Any]:
+    """The form's <select>s of records as ids: anything that is not a number names no record, so
+    the service answers "choose an existing …" rather than "enter a whole number"."""
+    return {k: optional_id(v) if k in table.ID_FIELDS else v for k, v in form.items()}
+
+
 @get(f"{BASE}/new", opt=perm(CRM_OPPORTUNITY_WRITE))
 async def opportunity_new(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     p = principal(request)
@@ -196,7 +202,7 @@ async def opportunity_new(request: Request[Any, Any, Any], db: DbSession) -> Res
 async def opportunity_create(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     form = await form_data(request)
     try:
-        opp = await opportunities.create_opportunity(db, principal(request), form)
+        opp = await opportunities.create_opportunity(db, principal(request), _with_ids(form))
     except DomainError as exc:
         await db.rollback()
         return await _form(request, db, FormState(form, exc), status=422)
@@ -239,6 +245,7 @@ async def _detail(
         can_edit=can_write(opp, p, CRM_OPPORTUNITY_WRITE),
         stage_form=stage_form or FormState({"stage_id": opp.stage_id}),
         activity_kinds=table.ACTIVITY_KINDS,
+        source_labels=dict(table.SOURCES),
         document_statuses=table.DOCUMENT_STATUSES,
         tz=viewer_tz(request),
         today=utcnow().date(),
@@ -269,7 +276,7 @@ async def opportunity_save(
     p = principal(request)
     opp = await opportunities.get_writable_opportunity(db, p, opportunity_id)
     form = await form_data(request)
-    changes = {k: form.get(k, "") for k in table.EDIT_FIELDS}
+    changes = _with_ids({k: form.get(k, "") for k in table.EDIT_FIELDS})
     try:
         await opportunities.update_opportunity(db, p, opp.id, changes)
     except DomainError as exc:

@@ -51,6 +51,7 @@ DOCUMENT_STATUSES = {
     "invoiced": lazy("Invoiced"),
     "cancelled": lazy("Cancelled"),
 }
+ID_FIELDS = frozenset({"account_id", "contact_id", "stage_id", "owner_id"})
 EDIT_FIELDS = (
     "name",
     "account_id",

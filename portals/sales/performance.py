@@ -190,7 +190,7 @@ async def performance_export(request: Request[Any, Any, Any], db: DbSession) -> 
     name = f"sales-performance-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
     return Response(
         csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], rows),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
     )
 

@@ -39,12 +39,14 @@ async def _list(
     status: int = 200,
     action_error: str | None = None,
 ) -> Response[Any]:
+    stage_list = await stages.list_stages(db)
     return render(
         request,
         "sales/stages.html",
         status=status,
         form=form,
-        stage_list=await stages.list_stages(db),
+        stage_list=stage_list,
+        open_ids=[s.id for s in stage_list if not (s.is_won or s.is_lost)] or [0],
         counts=await stages.open_counts(db),
         kind_of=stages.kind_of,
         kind_labels=KIND_LABELS,
@@ -118,7 +120,12 @@ async def stage_move(
 ) -> Response[Any]:
     stage = await stages.get_stage(db, stage_id)
     form = await form_data(request)
-    await stages.move_stage(db, stage.id, -1 if form.get("direction") == "left" else 1)
+    try:
+        await stages.move_stage(db, stage.id, -1 if form.get("direction") == "left" else 1)
+    except DomainError as exc:
+        await db.rollback()
+        message = i18n.gettext(exc.message, **exc.params)
+        return await _list(request, db, FormState({"probability": "50"}), status=422, action_error=message)
     return redirect(BASE, request)
 
 

@@ -71,7 +71,7 @@ async def chromium() -> AsyncIterator[object]:
 
 
 async def signed_in_page(chromium, port, tenant, persona):
-    context = await chromium.new_context(viewport={"width": 1440, "height": 900})
+    context = await chromium.new_context(viewport={"width": 1920, "height": 1000})
     page = await context.new_page()
     page.set_default_timeout(10_000)
     errors: list[str] = []
@@ -90,7 +90,7 @@ async def signed_in_page(chromium, port, tenant, persona):
 
 async def shot(page, name: str) -> None:
     if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(Path(SHOTS).mkdir, parents=True, exist_ok=True)
         await page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
 
 
@@ -121,13 +121,19 @@ async def test_drag_a_card_to_another_stage_and_within_its_column(chromium, port
         names = proposal.locator(".board-card .card-name")
         first, second = await names.nth(0).inner_text(), await names.nth(1).inner_text()
         box = await proposal.locator(".board-card").nth(1).bounding_box()
-        await proposal.locator(".board-card").nth(0).drag_to(
-            proposal.locator(".board-card").nth(1), target_position={"x": 20, "y": box["height"] - 4}
+        await (
+            proposal.locator(".board-card")
+            .nth(0)
+            .drag_to(
+                proposal.locator(".board-card").nth(1), target_position={"x": 20, "y": box["height"] - 4}
+            )
         )
         await expect(names.nth(0)).to_have_text(second)
         await expect(names.nth(1)).to_have_text(first)
         await page.reload()  # the order is stored, not just shown
-        await expect(page.locator(f"#col-{stages['proposal']} .board-card .card-name").nth(0)).to_have_text(second)
+        await expect(page.locator(f"#col-{stages['proposal']} .board-card .card-name").nth(0)).to_have_text(
+            second
+        )
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         await context.close()
@@ -154,7 +160,9 @@ async def test_dropping_on_lost_asks_why_and_cancel_changes_nothing(chromium, po
         await card.drag_to(lost)
         await page.fill("#lost-reason-input", "Budget frozen until 2028")
         await dialog.locator("button[type=submit]").click()
-        await expect(page.locator(f'#col-{stages["lost"]} .board-card[data-card-id="{deal}"]')).to_be_visible()
+        await expect(
+            page.locator(f'#col-{stages["lost"]} .board-card[data-card-id="{deal}"]')
+        ).to_be_visible()
         reason = await one(umbra, select(Opportunity.lost_reason).where(Opportunity.id == deal))
         assert reason == "Budget frozen until 2028"
         assert page.errors == []  # type: ignore[attr-defined]
@@ -189,7 +197,12 @@ async def test_report_pages_draw_their_charts(chromium, port, umbra):
             await expect(page.locator("canvas[data-chart-ready]")).to_have_count(charts)
             await shot(page, path.rsplit("/", 1)[-1])
         opp = umbra.deals["100 台 A2 打印机"]
-        for path in (f"/sales/opportunities/{opp}", "/sales/opportunities", "/sales/stages", "/sales/pipeline"):
+        for path in (
+            f"/sales/opportunities/{opp}",
+            "/sales/opportunities",
+            "/sales/stages",
+            "/sales/pipeline",
+        ):
             await page.goto(f"{page.base}{path}")
             await shot(page, path.strip("/").replace("/", "-"))
         assert page.errors == []  # type: ignore[attr-defined]

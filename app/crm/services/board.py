@@ -53,6 +53,7 @@ class Card:
     owner_id: int | None
     owner_name: str | None
     closed_at: datetime | None
+    lost_reason: str | None
 
     @property
     def weighted(self) -> Decimal:
@@ -87,6 +88,26 @@ class Board:
     def stages(self) -> list[PipelineStage]:
         return [c.stage for c in self.columns]
 
+    @property
+    def open_count(self) -> int:
+        return sum(c.count for c in self.columns if not c.closing)
+
+    @property
+    def open_amount(self) -> Decimal:
+        """The open pipeline in the organisation's currency (deals in others are shown per column)."""
+        return sum(
+            (c.amount.get(self.currency, Decimal(0)) for c in self.columns if not c.closing), Decimal(0)
+        )
+
+    @property
+    def open_weighted(self) -> Decimal:
+        return sum(
+            (c.weighted.get(self.currency, Decimal(0)) for c in self.columns if not c.closing), Decimal(0)
+        )
+
+    def column(self, stage_id: int) -> Column | None:
+        return next((c for c in self.columns if c.stage.id == stage_id), None)
+
 
 _CARD_COLUMNS = (
     Opportunity.id,
@@ -100,6 +121,7 @@ _CARD_COLUMNS = (
     Opportunity.owner_id,
     User.full_name.label("owner_name"),
     Opportunity.closed_at,
+    Opportunity.lost_reason,
 )
 
 
@@ -136,24 +158,23 @@ async def load_board(
     stage_ids: list[int] | None = None,
     limit: int = CARDS_PER_COLUMN,
 ) -> Board:
-    """The board as the principal may see it, narrowed to one rep or team; ``stage_ids`` re-reads
-    only those columns (after a move)."""
-    stages = [
-        s
-        for s in (
+    """The board as the principal may see it, narrowed to one rep or team. ``stage_ids`` reads the
+    cards of those columns only (after a move); totals always cover every column."""
+    stages = list(
+        (
             await session.execute(
                 select(PipelineStage)
                 .where(PipelineStage.active.is_(True))
                 .order_by(PipelineStage.position, PipelineStage.id)
             )
         ).scalars()
-        if stage_ids is None or s.id in stage_ids
-    ]
+    )
     closed_since = utcnow() - timedelta(days=CLOSED_DAYS)
     clauses = narrowed(Opportunity, principal, CRM_OPPORTUNITY_READ, owner_id, team_id)
     columns = {s.id: Column(stage=s) for s in stages}
-    open_ids = [s.id for s in stages if not (s.is_won or s.is_lost)]
-    closing_ids = [s.id for s in stages if s.is_won or s.is_lost]
+    wanted = [s for s in stages if stage_ids is None or s.id in stage_ids]
+    open_ids = [s.id for s in wanted if not (s.is_won or s.is_lost)]
+    closing_ids = [s.id for s in wanted if s.is_won or s.is_lost]
     for ids, closing in ((open_ids, False), (closing_ids, True)):
         if not ids:
             continue

@@ -32,14 +32,14 @@ from app.crm.services.fields import (
     clean_optional_text,
     clean_text,
 )
-from app.crm.services.ownership import assignment_for
+from app.crm.services.ownership import Assignment, assignment_for
 from app.kernel import context
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.outbox import publish
-from app.security.permissions import CRM_OPPORTUNITY_READ, CRM_OPPORTUNITY_WRITE
+from app.security.permissions import CRM_OPPORTUNITY_READ, CRM_OPPORTUNITY_WRITE, Scope
 from app.security.principal import Principal
 from app.security.record_rules import can_write, get_visible
 
@@ -208,6 +208,7 @@ async def create_opportunity(
             campaign_id=campaign_id,
             owner_id=owner.owner_id,
             team_id=owner.team_id,
+            created_at=now,
             stage_changed_at=now,
             closed_at=now if (stage.is_won or stage.is_lost) else None,
             lost_reason=lost_reason if stage.is_lost else None,
@@ -273,14 +274,7 @@ async def update_opportunity(
     )
     owner = None
     if "owner_id" in data:
-        owner = await assignment_for(
-            session,
-            principal,
-            CRM_OPPORTUNITY_WRITE,
-            clean_optional_id(data.get("owner_id"), "owner_id", errors),
-            errors,
-            default_to_actor=False,
-        )
+        owner = await _new_owner(session, principal, data.get("owner_id"), errors)
     stage: PipelineStage | None = None
     if "stage_id" in data:
         stage, probability, lost_reason = await _clean_move(
@@ -392,20 +386,27 @@ async def _apply_move(
             await _announce_close(session, opp, stage)
 
 
+async def _new_owner(
+    session: AsyncSession, principal: Principal, owner_id: object, errors: list[FieldError]
+) -> Assignment:
+    """Who a deal goes to. Only the ``all`` scope may leave it unassigned: a rep or manager who
+    did would lose sight of it (record rules) — nobody would work it."""
+    chosen = clean_optional_id(owner_id, "owner_id", errors)
+    if chosen is None and principal.scope_for(CRM_OPPORTUNITY_WRITE) != Scope.ALL:
+        errors.append(FieldError("owner_id", "Choose who owns this deal."))
+        return Assignment(None, None)
+    return await assignment_for(
+        session, principal, CRM_OPPORTUNITY_WRITE, chosen, errors, default_to_actor=False
+    )
+
+
 async def reassign(
     session: AsyncSession, principal: Principal, opportunity_id: int, owner_id: object
 ) -> Opportunity:
     """Give the deal to another rep (their team comes along); scopes limit to whom (ownership.py)."""
     opp = await get_writable_opportunity(session, principal, opportunity_id)
     errors: list[FieldError] = []
-    owner = await assignment_for(
-        session,
-        principal,
-        CRM_OPPORTUNITY_WRITE,
-        clean_optional_id(owner_id, "owner_id", errors),
-        errors,
-        default_to_actor=False,
-    )
+    owner = await _new_owner(session, principal, owner_id, errors)
     if errors:
         raise ValidationFailed(errors)
     async with audited(session, "crm.opportunity_reassigned"):

@@ -266,7 +266,7 @@ async def _closed(
             func.count(),
             func.sum(case((in_base, Opportunity.amount), else_=0)),
             func.count().filter(in_base),
-            func.sum(func.extract("epoch", Opportunity.closed_at - Opportunity.created_at)),
+            func.sum(func.greatest(func.extract("epoch", Opportunity.closed_at - Opportunity.created_at), 0)),
         )
         .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
         .where(

@@ -47,6 +47,13 @@ class ClosingStageRequired(InvalidState):
         )
 
 
+class ClosingStageFixed(InvalidState):
+    def __init__(self) -> None:
+        super().__init__(
+            "closing_stage_fixed", lazy("The won and lost stages always come last on the board.")
+        )
+
+
 def kind_of(stage: PipelineStage) -> str:
     """One of ``won``, ``lost`` or ``open``."""
     return "won" if stage.is_won else "lost" if stage.is_lost else "open"
@@ -155,12 +162,15 @@ async def update_stage(session: AsyncSession, stage_id: int, data: Mapping[str, 
 
 
 async def move_stage(session: AsyncSession, stage_id: int, offset: int) -> PipelineStage:
-    """Swap the stage with its neighbour to the left (-1) or right (+1); at an end, nothing moves."""
+    """Swap an open stage with its open neighbour to the left (-1) or right (+1); at an end,
+    nothing moves. Won and lost always come last (the board reads left to right to a close)."""
     stage = await get_stage(session, stage_id)
+    if stage.is_won or stage.is_lost:
+        raise ClosingStageFixed()
     stages = await list_stages(session)
     index = next(i for i, s in enumerate(stages) if s.id == stage.id)
     other = index + (1 if offset > 0 else -1)
-    if 0 <= other < len(stages):
+    if 0 <= other < len(stages) and not (stages[other].is_won or stages[other].is_lost):
         neighbour = stages[other]
         async with audited(session, "crm.pipeline_stage_moved"):
             # Renumber 1..n first, so stages that once shared a position never stay tied.

@@ -35,7 +35,7 @@
     var horizontal = !!own.horizontal;
     var valueAxis = horizontal ? "x" : "y";
     var scales = {};
-    scales[valueAxis] = { beginAtZero: true, ticks: { callback: function (v) { return fmt(v); } } };
+    scales[valueAxis] = { beginAtZero: true, ticks: { precision: 0, callback: function (v) { return fmt(v); } } };
     if (own.percent) { scales[valueAxis].suggestedMax = 100; }
     var chart = new window.Chart(canvas, {
       type: cfg.type || "bar",

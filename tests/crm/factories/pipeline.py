@@ -99,10 +99,14 @@ async def backdate(tenant: Any, opportunity_id: int, **moments: Any) -> None:
 
 async def new_order(tenant: Any, persona: str | None, account_id: int, number: str, **values: Any) -> int:
     """A sales order row as the orders service would leave it (status, order_date, total given)."""
+    from datetime import date
+
     from app.crm.models import SalesOrder
     from app.security.models import User
     from tenants.service import in_tenant
 
+    if isinstance(values.get("order_date"), str):
+        values["order_date"] = date.fromisoformat(values["order_date"])
     async with in_tenant(tenant.slug) as (session, _):
         owner = await session.get(User, tenant.users[persona]) if persona else None
         order = SalesOrder(number=number, account_id=account_id, currency="CNY",
@@ -159,3 +163,31 @@ async def seed_pipeline(tenant: Any) -> dict[str, int]:
     lost = {"name": "Blue Yonder bid", "amount": "18000", "stage_id": stages["lost"], "lost_reason": "Price"}
     ids["Blue Yonder bid"] = await new_deal(tenant, "alice", won_account, **lost)
     return ids
+
+
+async def published(topic: str, opportunity_id: int) -> list[dict[str, Any]]:
+    """The payloads of ``topic`` events about one opportunity, oldest first."""
+    from app.kernel.db import get_database
+    from app.kernel.outbox import OutboxEvent
+
+    async with get_database().shared_session() as session:
+        rows = await session.execute(
+            select(OutboxEvent.payload)
+            .where(OutboxEvent.topic == topic)
+            .where(OutboxEvent.payload["opportunity_id"].as_integer() == opportunity_id)
+            .order_by(OutboxEvent.id)
+        )
+        return list(rows.scalars())
+
+
+async def deal_row(tenant: Any, opportunity_id: int) -> Any:
+    """A detached copy of the opportunity as the database has it now."""
+    from app.crm.models import Opportunity
+    from tenants.service import in_tenant
+
+    async with in_tenant(tenant.slug) as (session, _):
+        stmt = select(Opportunity).where(Opportunity.id == opportunity_id)
+        return (await session.execute(stmt)).scalar_one()
+
+
+PIPELINE_TABLES = ("crm_opportunities", "crm_stage_changes", "audit_log")
