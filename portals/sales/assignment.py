@@ -20,7 +20,6 @@ from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_LEAD_ASSIGN
-from app.security.services.users import active_staff
 from portals.forms import as_list
 from portals.nav import NavItem, register
 from portals.web import FormState, flash, form_data, perm, redirect, render
@@ -55,7 +54,7 @@ def _stored(rule: AssignmentRule) -> FormState:
 
 
 async def _common(db: AsyncSession) -> dict[str, Any]:
-    staff = await active_staff(db)
+    staff = await lead_assignment.lead_staff(db)
     return {
         "staff": staff,
         "source_labels": SOURCE_LABELS,

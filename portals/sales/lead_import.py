@@ -19,7 +19,8 @@ MAX_BYTES = 5 * 1024 * 1024
 
 
 async def _page(request: Request[Any, Any, Any], db: DbSession, form: FormState, **ctx: Any) -> Response[Any]:
-    owners = await leads.assignable_owners(db, principal(request))
+    p = principal(request)
+    owners = [u for u in await leads.assignable_owners(db, p) if u.id != p.id]
     return render(
         request,
         "sales/lead_import.html",

@@ -187,8 +187,11 @@ async def test_the_new_owner_is_notified_in_the_same_transaction(acme, region):
     [
         ({"name": "", "user_ids": ["2"]}, {"name": "This field is required."}),
         ({"name": "X", "user_ids": []}, {"user_ids": "Choose who receives the leads."}),
-        ({"name": "X", "user_ids": ["999999"]}, {"user_ids": "Choose active staff members."}),
-        ({"name": "X", "user_ids": ["abc"]}, {"user_ids": "Choose active staff members."}),
+        (
+            {"name": "X", "user_ids": ["999999"]},
+            {"user_ids": "Choose active staff members who work on leads."},
+        ),
+        ({"name": "X", "user_ids": ["abc"]}, {"user_ids": "Choose active staff members who work on leads."}),
         (
             {"name": "X", "user_ids": ["2"], "strategy": "random"},
             {"strategy": "Choose one of: round_robin, fixed."},
@@ -212,11 +215,17 @@ async def test_bad_rules_are_refused(acme, data, expected):
     assert await count_rows(acme, "crm_assignment_rules") == before
 
 
-async def test_a_customer_cannot_receive_leads(acme):
+@pytest.mark.parametrize("persona", ["carol", "bob", "sue"])
+async def test_only_people_who_work_on_leads_can_receive_them(acme, persona):
+    """A customer, an accountant, a service agent: none holds crm.lead.read."""
     with pytest.raises(ValidationFailed) as exc:
         async with in_tenant(acme.slug) as (s, _):
-            await lead_assignment.create_rule(s, {"name": "X", "user_ids": [str(acme.users["carol"])]})
-    assert errors_of(exc) == {"user_ids": "Choose active staff members."}
+            await lead_assignment.create_rule(s, {"name": "X", "user_ids": [str(acme.users[persona])]})
+    assert errors_of(exc) == {"user_ids": "Choose active staff members who work on leads."}
+    async with in_tenant(acme.slug) as (s, _):
+        names = [u.full_name for u in await lead_assignment.lead_staff(s)]
+    assert {"Ada Admin", "Alice Rep", "Sam Manager", "Dave Rep", "Mia Marketer"} <= set(names)
+    assert not {"Carol Customer", "Bob Accountant", "Sue Agent", "Nora Noroles"} & set(names)
 
 
 async def test_the_rules_page(app, acme, region):

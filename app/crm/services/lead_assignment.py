@@ -11,7 +11,7 @@ Rules are tried in ``position`` order; the first active rule whose sources and r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,9 @@ from app.kernel.audit import audited
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
 from app.kernel.i18n import lazy
 from app.notifications.interface import notify
-from app.security.models import User
+from app.security.models import Role, User, UserRole
+from app.security.permissions import CRM_LEAD_READ
+from app.security.principal import grants_for_roles
 
 STRATEGIES = ("round_robin", "fixed")
 STRATEGY_LABELS = {"round_robin": lazy("Round-robin"), "fixed": lazy("One person")}
@@ -38,6 +40,28 @@ class Routed:
     owner_id: int | None
     team_id: int | None
     rule_id: int | None
+
+
+async def lead_staff(
+    session: AsyncSession, *, ids: Collection[int] | None = None, team_ids: Collection[int] | None = None
+) -> list[User]:
+    """Active staff whose roles let them work on leads (``crm.lead.read``), by name: the people
+    rules and owner choices may name. One statement for the users and their roles."""
+    stmt = (
+        select(User, Role)
+        .join(UserRole, UserRole.user_id == User.id)
+        .join(Role, Role.id == UserRole.role_id)
+        .where(User.is_active.is_(True), User.is_external.is_(False))
+        .order_by(User.full_name, User.id)
+    )
+    if ids is not None:
+        stmt = stmt.where(User.id.in_(sorted(ids)))
+    if team_ids is not None:
+        stmt = stmt.where(User.team_id.in_(sorted(team_ids)))
+    roles: dict[int, tuple[User, list[Role]]] = {}
+    for user, role in (await session.execute(stmt)).all():
+        roles.setdefault(user.id, (user, []))[1].append(role)
+    return [user for user, held in roles.values() if CRM_LEAD_READ in grants_for_roles(held)]
 
 
 def _norm(region: str | None) -> str:
@@ -102,14 +126,8 @@ class Router:
             rule = locked.scalar_one_or_none()
             if rule is None:
                 return None, {}
-            users = await self.session.execute(
-                select(User).where(
-                    User.id.in_(list(rule.user_ids or [])),
-                    User.is_active.is_(True),
-                    User.is_external.is_(False),
-                )
-            )
-            self._locked[rule_id] = (rule, {u.id: u for u in users.scalars()})
+            users = await lead_staff(self.session, ids=list(rule.user_ids or []))
+            self._locked[rule_id] = (rule, {u.id: u for u in users})
         return self._locked[rule_id]
 
     def _next_user(self, rule: AssignmentRule, available: dict[int, User]) -> User | None:
@@ -202,20 +220,16 @@ async def _clean_users(
     for value in raw:
         text = str(value).strip()
         if not text.isdigit() or len(text) > 18:
-            errors.append(FieldError("user_ids", "Choose active staff members."))
+            errors.append(FieldError("user_ids", "Choose active staff members who work on leads."))
             return []
         if int(text) not in ids:
             ids.append(int(text))
     if not ids:
         errors.append(FieldError("user_ids", "Choose who receives the leads."))
         return []
-    found = await session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(User.id.in_(ids), User.is_active.is_(True), User.is_external.is_(False))
-    )
-    if found != len(ids):
-        errors.append(FieldError("user_ids", "Choose active staff members."))
+    found = {u.id for u in await lead_staff(session, ids=ids)}
+    if len(found) != len(ids):
+        errors.append(FieldError("user_ids", "Choose active staff members who work on leads."))
     elif strategy == "fixed" and len(ids) > 1:
         errors.append(FieldError("user_ids", "A rule for one person names exactly one person."))
     return ids

@@ -37,7 +37,7 @@ from app.crm.services.fields import (
     clean_phone,
     clean_text,
 )
-from app.crm.services.lead_assignment import notify_owner, owner_by_rules
+from app.crm.services.lead_assignment import lead_staff, notify_owner, owner_by_rules
 from app.crm.services.ownership import assignment_for
 from app.crm.services.visibility import visible_contacts
 from app.kernel import context
@@ -163,14 +163,19 @@ def created_since(stmt: Select[Any], since: datetime) -> Select[Any]:
 
 
 async def assignable_owners(session: AsyncSession, principal: Principal) -> list[User]:
-    """Who the principal may give a lead to: anyone (all), their teams (team), themselves (own)."""
+    """Who the principal may give a lead to, among the people who work on leads: anyone (all
+    scope), their teams (team) or themselves (own)."""
     scope = principal.scope_for(CRM_LEAD_WRITE)
-    stmt = select(User).where(User.is_active.is_(True), User.is_external.is_(False)).order_by(User.full_name)
+    if scope == Scope.ALL:
+        return await lead_staff(session)
     if scope == Scope.TEAM:
-        stmt = stmt.where(or_(User.id == principal.id, User.team_id.in_(sorted(principal.team_ids))))
-    elif scope != Scope.ALL:
-        stmt = stmt.where(User.id == principal.id)
-    return list((await session.execute(stmt)).scalars())
+        team = await lead_staff(session, team_ids=principal.team_ids)
+        return (
+            team
+            if any(u.id == principal.id for u in team)
+            else [*await lead_staff(session, ids=[principal.id]), *team]
+        )
+    return await lead_staff(session, ids=[principal.id]) if scope is not None else []
 
 
 async def names_of(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
