@@ -223,3 +223,77 @@ async def test_price_list_validity_must_be_a_forward_range(acme):
             )
     assert fields_of(exc) == {"valid_to": "The end date must not be before the start date."}
     assert await table_counts(acme, "crm_price_lists") == before
+
+
+# --- the portal pages ------------------------------------------------------------------------
+
+
+async def test_a_manager_creates_a_product_and_prices_it_in_the_portal(app, acme):
+    from tests.helpers import signed_in
+
+    code = sku()
+    async with signed_in(app, acme, "sam") as b:
+        r = await b.get("/sales/products/new")
+        assert r.status_code == 200, r.text
+        r = await b.post(
+            "/sales/products",
+            {
+                "sku": code,
+                "name": "碳粉盒 TN-2",
+                "list_price": "88.5",
+                "currency": "CNY",
+                "tax_rate": "13",
+                "unit": "box",
+                "active": "1",
+            },
+        )
+        assert r.status_code == 303, r.text
+        product_url = r.headers["location"]
+        r = await b.get(product_url)
+        assert "碳粉盒 TN-2" in r.text
+        assert 'value="88.50"' in r.text
+        r = await b.post("/sales/price-lists", {"name": f"Dealers {code}", "currency": "CNY", "active": "1"})
+        assert r.status_code == 303, r.text
+        plist_url = r.headers["location"]
+        pid = int(product_url.rsplit("/", 1)[1])
+        r = await b.post(
+            f"{plist_url}/items", {"product_id": str(pid), "min_quantity": "10", "unit_price": "79.9"}
+        )
+        assert r.status_code == 303, r.text
+        r = await b.get(plist_url)
+        assert "碳粉盒 TN-2" in r.text
+        assert "CN¥79.90" in r.text
+        r = await b.get("/sales/products", params={"q": code})
+        assert code in r.text
+        assert "CN¥88.50" in r.text
+        r = await b.get("/sales/products/export.csv", params={"q": code})
+        assert r.status_code == 200
+        assert (
+            r.text.lstrip("\ufeff").splitlines()[1].startswith(f"{code},碳粉盒 TN-2,,box,88.5000,CNY,13.00")
+        )
+
+
+async def test_the_portal_re_renders_a_bad_product_with_its_errors(app, acme):
+    from tests.helpers import signed_in
+
+    before = await table_counts(acme, "crm_products")
+    async with signed_in(app, acme, "sam") as b:
+        await b.get("/sales/products/new")
+        r = await b.post(
+            "/sales/products", {"sku": sku(), "name": "Bad", "list_price": "-3", "tax_rate": "120"}
+        )
+    assert r.status_code == 422
+    assert "Must be at least 0." in r.text
+    assert "Must be at most 100." in r.text
+    assert await table_counts(acme, "crm_products") == before
+
+
+async def test_reps_read_the_catalogue_but_cannot_change_it(app, acme):
+    from tests.helpers import signed_in
+
+    async with signed_in(app, acme, "alice") as b:
+        assert (await b.get("/sales/products")).status_code == 200
+        assert (await b.get("/sales/price-lists")).status_code == 200
+        assert (await b.get("/sales/products/new")).status_code == 403
+        r = await b.post("/sales/products", {"sku": sku(), "name": "X", "list_price": "1"})
+        assert r.status_code == 403

@@ -33,6 +33,14 @@ from app.security.models import User
 from tests.factories import factory
 
 
+async def _team_of(session: AsyncSession, owner_id: int | None) -> int | None:
+    """Records take their owner's team, as app/crm/services/ownership.py assigns them."""
+    if owner_id is None:
+        return None
+    owner = await session.get(User, owner_id)
+    return owner.team_id if owner else None
+
+
 async def _admin_id(session: AsyncSession) -> int:
     return int((await session.execute(select(User.id).order_by(User.id).limit(1))).scalar_one())
 
@@ -95,6 +103,7 @@ async def order_row(
     team_id: int | None = None,
     notes: str = "",
 ) -> SalesOrder:
+    team_id = team_id if team_id is not None else await _team_of(session, owner_id)
     order = SalesOrder(
         number=await next_number(session, "sales_order", tenant_today().year),
         account_id=account.id,
@@ -125,6 +134,7 @@ async def quote_row(
     owner_id: int | None = None,
     notes: str = "",
 ) -> Quote:
+    team_id = await _team_of(session, owner_id)
     quote = Quote(
         number=await next_number(session, "quote", tenant_today().year),
         account_id=account.id,
@@ -133,6 +143,7 @@ async def quote_row(
         valid_until=tenant_today() + timedelta(days=30),
         notes=notes,
         owner_id=owner_id,
+        team_id=team_id,
     )
     session.add(quote)
     await session.flush()
@@ -154,6 +165,7 @@ async def contract_row(
     team_id: int | None = None,
     title: str = "Maintenance",
 ) -> Contract:
+    team_id = team_id if team_id is not None else await _team_of(session, owner_id)
     contract = Contract(
         number=await next_number(session, "contract", tenant_today().year),
         title=title,
