@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Contact
-from app.crm.services import accounts, contacts, customer_lists, duplicates, merge
+from app.crm.services import accounts, contacts, customer_lists, duplicates, merge, search
 from app.kernel import i18n
 from app.kernel.errors import DomainError, NotFound
 from app.kernel.i18n import lazy
@@ -141,17 +141,19 @@ async def _account_merge_page(
         ctx["moves"] = await merge.pending_moves(db, Account.__table__, loser.id)  # type: ignore[arg-type]
         ctx["move_labels"] = merge.REFERENCE_LABELS
     else:
-        q = request.query_params.get("q") or ""
+        q = search.normalise_query(request.query_params.get("q"))
         ctx["q"] = q
         ctx["suggestions"] = await duplicates.similar_accounts(
-            db,
-            p,
-            name=q or winner.name,
-            email=None if q else winner.email,
-            phone=None if q else winner.phone,
-            exclude_id=winner.id,
-            limit=8,
+            db, p, name=winner.name, email=winner.email, phone=winner.phone, exclude_id=winner.id, limit=8
         )
+        ctx["found"] = []
+        if q:
+            stmt = customer_lists.search_accounts(customer_lists.accounts_list(p), q).where(
+                Account.id != winner.id
+            )
+            ctx["found"] = list(
+                (await db.execute(stmt.order_by(*search.account_rank(q)).limit(10))).scalars()
+            )
     return render(request, "crm/merge.html", status=status, **ctx)
 
 

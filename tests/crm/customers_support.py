@@ -25,7 +25,8 @@ async def new_account(tenant: TenantWorld, persona: str = "alice", **values: Any
 
 
 async def new_contact(tenant: TenantWorld, account_id: int, persona: str = "alice", **values: Any) -> int:
-    values.setdefault("full_name", f"Person {mark()}")
+    if not (values.get("first_name") or values.get("last_name")):
+        values.setdefault("full_name", f"Person {mark()}")
     async with acting_as(tenant, persona) as (session, principal):
         contact = await contacts.create_contact(session, principal, {"account_id": account_id, **values})
         return contact.id

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import array, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Contact
@@ -61,7 +62,7 @@ def with_region(stmt: Select[Any], region: str) -> Select[Any]:
 
 
 def with_tag(stmt: Select[Any], tag: str) -> Select[Any]:
-    return stmt.where(Account.tags.contains([tag]))  # tags @> ARRAY[tag]: the GIN index
+    return stmt.where(Account.tags.op("@>")(array([tag])))  # the GIN index on tags
 
 
 def with_owner(stmt: Select[Any], owner: str) -> Select[Any]:
@@ -143,7 +144,7 @@ async def primary_contacts(session: AsyncSession, account_ids: Iterable[int]) ->
     stmt = (
         select(Contact)
         .where(Contact.account_id.in_(wanted), Contact.archived_at.is_(None))
-        .distinct(Contact.account_id)
+        .ext(distinct_on(Contact.account_id))
         .order_by(Contact.account_id, Contact.is_primary.desc(), Contact.id)
     )
     return {c.account_id: c for c in (await session.execute(stmt)).scalars()}

@@ -71,7 +71,8 @@ def trgm_similar(left: Any, right: Any) -> Any:
 
 def name_score(a_core: Any, b_core: Any) -> Any:
     """How alike two cores are: trigram similarity, or CONTAINED_SCORE when one holds the other
-    and is at least half its length ("华为技术" in "深圳华为技术")."""
+    and is at least half its length ("华为技术" in "深圳华为技术"); 0 when both carry numbers and
+    the numbers differ."""
     contained = or_(
         and_(
             func.length(b_core) >= 2,
@@ -84,9 +85,16 @@ def name_score(a_core: Any, b_core: Any) -> Any:
             func.length(a_core) * 2 >= func.length(b_core),
         ),
     )
-    return func.greatest(
+    # "Branch 1" and "Branch 2" share almost every trigram but are two records by design.
+    a_digits, b_digits = (
+        func.regexp_replace(a_core, r"\D", "", "g"),
+        func.regexp_replace(b_core, r"\D", "", "g"),
+    )
+    numbered_apart = and_(a_digits != "", b_digits != "", a_digits != b_digits)
+    score = func.greatest(
         func.public.similarity(a_core, b_core), case((contained, CONTAINED_SCORE), else_=0.0)
     )
+    return case((numbered_apart, 0.0), else_=score)
 
 
 @dataclass(frozen=True)

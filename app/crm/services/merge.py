@@ -110,14 +110,14 @@ def references_to(target: Table) -> list[Reference]:
             col = fk.parent
             keys: list[tuple[Column[Any], ...]] = []
             for cons in table.constraints:
-                if isinstance(cons, PrimaryKeyConstraint | UniqueConstraint) and col in cons.columns:
+                if isinstance(cons, PrimaryKeyConstraint | UniqueConstraint) and cons.columns.contains_column(col):
                     keys.append(tuple(c for c in cons.columns if c is not col))
             for index in table.indexes:
                 # Unique indexes on plain columns only; an expression or partial unique index that
                 # includes an account column would surface as a refused merge (Conflict below).
                 plain = len(index.expressions) == len(index.columns)
                 partial = index.dialect_options["postgresql"]["where"] is not None
-                if index.unique and col in index.columns and plain and not partial:
+                if index.unique and index.columns.contains_column(col) and plain and not partial:
                     keys.append(tuple(c for c in index.columns if c is not col))
             refs.append(Reference(table, col, tuple(dict.fromkeys(keys))))
     return refs

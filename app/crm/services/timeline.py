@@ -293,6 +293,26 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     return (moment, key) if moment.tzinfo is not None else None
 
 
+async def _after_cursor(
+    session: AsyncSession,
+    principal: Principal,
+    source: RegisteredSource,
+    account_id: int,
+    cursor: tuple[datetime, str] | None,
+    want: int,
+) -> list[TimelineEntry]:
+    """``want`` entries of one source strictly after the cursor. Sources filter on time only
+    (``at <= before``), so entries sharing the cursor's moment come back again; ask for more
+    until enough remain or the source runs out."""
+    asked = want
+    while True:
+        batch = await source.fetch(session, principal, account_id, cursor[0] if cursor else None, asked)
+        kept = [e for e in batch if cursor is None or e.sort_key < cursor]
+        if len(kept) >= want or len(batch) < asked:
+            return kept
+        asked *= 2
+
+
 async def account_timeline(
     session: AsyncSession,
     principal: Principal,
@@ -310,10 +330,9 @@ async def account_timeline(
     selected = [name for name in TIMELINE_SOURCES if not only or name in only] or list(TIMELINE_SOURCES)
     entries: list[TimelineEntry] = []
     for name in selected:
-        batch = await TIMELINE_SOURCES[name].fetch(
-            session, principal, account_id, cursor[0] if cursor else None, limit + 1
+        entries += await _after_cursor(
+            session, principal, TIMELINE_SOURCES[name], account_id, cursor, limit + 1
         )
-        entries += [e for e in batch if cursor is None or e.sort_key < cursor]
     entries.sort(key=lambda e: e.sort_key, reverse=True)
     page = entries[:limit]
     more = len(entries) > limit
