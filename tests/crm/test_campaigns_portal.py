@@ -223,7 +223,7 @@ async def test_the_list_compares_campaigns_and_results_explain_themselves(app, a
         row = listing.text.split(f">{name}<", 1)[1].split("</tr>", 1)[0]
         cells = re.findall(r'<td class="num">(.*?)</td>', row, re.S)
         assert [re.sub(r"<[^>]+>|\s+", "", c) for c in cells] == [
-            "0", "—", "—", "0", "0", "0", "—", "CN¥0.00", "CN¥1,200.50", "-100%",
+            "0", "—", "0", "0", "0", "—", "CN¥0.00CN¥1,200.50", "-100%",
         ]  # fmt: skip
         assert "data-campaign-chart=" in listing.text
         results = await b.get(f"/marketing/campaigns/{cid}/results")

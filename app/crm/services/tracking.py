@@ -85,7 +85,7 @@ def html_body(text: str, link: Callable[[str], str]) -> Markup:
         html = ""
         for piece, is_url in split_links(para):
             if is_url:
-                html += f'<a href="{escape(link(piece))}">{escape(piece)}</a>'
+                html += f'<a href="{escape(link(piece))}" style="color:#1f4fd1">{escape(piece)}</a>'
             else:
                 html += str(escape(piece)).replace("\n", "<br>\n")
         out.append(f"<p>{html}</p>")

@@ -58,11 +58,12 @@
         syncRow(row);
         row.querySelector("[data-rule-field]").focus();
       } else if (remove) {
-        var gone = remove.closest("[data-rule-row]");
-        var form = gone.closest("form");
-        gone.remove();
-        if (box.querySelectorAll("[data-rule-row]").length === 0) { add = null; box.insertAdjacentHTML("beforeend", template.innerHTML.replace(/__i__/g, "0")); syncRow(box.lastElementChild); }
-        if (form) { form.dispatchEvent(new Event("change", { bubbles: true })); }
+        remove.closest("[data-rule-row]").remove();
+        if (box.querySelectorAll("[data-rule-row]").length === 0) {
+          box.insertAdjacentHTML("beforeend", template.innerHTML.replace(/__i__/g, "0"));
+          syncRow(box.lastElementChild);
+        }
+        box.dispatchEvent(new Event("rules-changed", { bubbles: true }));  // recount
       }
     });
   }
@@ -80,7 +81,7 @@
     var money = cfg.currency ? new Intl.NumberFormat(lang, { style: "currency", currency: cfg.currency, maximumFractionDigits: 0 }) : number;
     var datasets = cfg.datasets.map(function (d, i) {
       var color = d.color || PALETTE[i % PALETTE.length];
-      return Object.assign({ backgroundColor: color, borderColor: color, borderWidth: 2, tension: 0.25, pointRadius: 2 }, d);
+      return Object.assign({ backgroundColor: color, borderColor: color, borderWidth: 2, tension: 0, pointRadius: 2 }, d);
     });
     new window.Chart(canvas, {
       type: cfg.type || "bar",
