@@ -18,7 +18,7 @@ from app.crm.services import collections, contracts, reps
 from app.crm.services.calendar import tenant_today
 from app.crm.services.opportunities import base_currency
 from app.kernel import i18n
-from app.kernel.errors import DomainError, NotFound
+from app.kernel.errors import DomainError, FieldError, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.models import User
@@ -239,7 +239,7 @@ async def _detail(
     terms_form: FormState | None = None,
     generate_form: FormState | None = None,
     schedule_form: FormState | None = None,
-    collect_forms: dict[int, FormState] | None = None,
+    collect_form: FormState | None = None,
     action_error: str | None = None,
     status: int = 200,
 ) -> Response[Any]:
@@ -280,7 +280,11 @@ async def _detail(
             {"count": "4", "every_months": "1", "first_due_date": (contract.start_date or today).isoformat()}
         ),
         schedule_form=schedule_form,
-        collect_forms=collect_forms or {},
+        collect_form=collect_form or _collect_state(instalments, today),
+        open_ids=[i.id for i in instalments if i.collected < i.amount],
+        instalment_choices=[
+            (i.id, _instalment_label(i, contract.currency)) for i in instalments if i.collected < i.amount
+        ],
         methods=[(k, i18n.gettext(v)) for k, v in collections.METHODS.items()],
         writable=writable and contract.status in ("draft", "active"),
         has_collections=collected > 0,
@@ -290,6 +294,26 @@ async def _detail(
         today=today,
         tz=viewer_tz(request),
         **documents.formatters(),
+    )
+
+
+def _instalment_label(i: PaymentInstalment, currency: str) -> str:
+    due = i18n.format_date(i.due_date)
+    amount = i18n.format_money(collections.open_amount(i), currency)
+    text = i18n.gettext("Due {date}: {amount} open", date=due, amount=amount)
+    return f"{text} · {i.description}" if i.description else text
+
+
+def _collect_state(instalments: list[PaymentInstalment], today: Any) -> FormState:
+    """The collection form proposes the oldest open instalment and what is open on it."""
+    first = next((i for i in instalments if i.collected < i.amount), None)
+    return FormState(
+        {
+            "instalment_id": first.id if first else "",
+            "amount": documents.plain(collections.open_amount(first)) if first else "",
+            "received_on": today.isoformat(),
+            "method": "bank_transfer",
+        }
     )
 
 
@@ -402,32 +426,22 @@ async def contract_status(
     return redirect(f"{BASE}/{contract.id}", request)
 
 
-@post(
-    "/sales/instalments/{instalment_id:int}/collections",
-    opt=perm(CRM_CONTRACT_WRITE, resource="crm_payment_instalments"),
-)
+@post(f"{BASE}/{{contract_id:int}}/collections", opt=perm(CRM_CONTRACT_WRITE, resource="crm_contracts"))
 async def collection_record(
-    request: Request[Any, Any, Any], db: DbSession, instalment_id: FromPath[int]
+    request: Request[Any, Any, Any], db: DbSession, contract_id: FromPath[int]
 ) -> Response[Any]:
-    instalment = await db.get(PaymentInstalment, instalment_id)
-    if instalment is None:
-        raise NotFound(lazy("instalment"))
-    contract = await contracts.get_contract(db, principal(request), instalment.contract_id)  # hidden → 404
+    contract = await contracts.get_contract(db, principal(request), contract_id)
     form = await form_data(request)
+    instalment_id = optional_id(form.get("instalment_id"))
+    instalment = await db.get(PaymentInstalment, instalment_id) if instalment_id else None
     try:
-        collection = await collections.record_collection(db, principal(request), instalment_id, form)
+        if instalment is None or instalment.contract_id != contract.id:
+            raise ValidationFailed([FieldError("instalment_id", "Choose an instalment of this contract.")])
+        collection = await collections.record_collection(db, principal(request), instalment.id, form)
     except DomainError as exc:
-        return await _refused(
-            request, db, contract.id, exc, collect_forms={instalment_id: FormState(form, exc)}
-        )
-    flash(
-        request,
-        "success",
-        i18n.gettext(
-            "{amount} is recorded as collected.",
-            amount=i18n.format_money(collection.amount, contract.currency),
-        ),
-    )
+        return await _refused(request, db, contract.id, exc, collect_form=FormState(form, exc))
+    amount = i18n.format_money(collection.amount, contract.currency)
+    flash(request, "success", i18n.gettext("{amount} is recorded as collected.", amount=amount))
     return redirect(f"{BASE}/{contract.id}#schedule", request)
 
 

@@ -84,9 +84,25 @@ def quantity(value: Decimal) -> str:
     return i18n.format_number(Decimal(value).normalize())
 
 
+def vat_by_rate(lines: Sequence[Any]) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """(rate, net, VAT) per VAT rate, highest rate first: the breakdown an invoice shows."""
+    groups: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    for line in lines:
+        net, tax = groups.get(Decimal(line.tax_rate), (Decimal("0.00"), Decimal("0.00")))
+        groups[Decimal(line.tax_rate)] = (net + line.net_amount, tax + line.tax_amount)
+    return [(r, net, tax) for r, (net, tax) in sorted(groups.items(), reverse=True)]
+
+
 def formatters() -> dict[str, Any]:
     """Template helpers for money-like values that format_money would round to the cent."""
-    return {"unit_price": unit_price, "rate": rate, "quantity": quantity, "plain": plain, "tones": TONES}
+    return {
+        "unit_price": unit_price,
+        "rate": rate,
+        "quantity": quantity,
+        "plain": plain,
+        "tones": TONES,
+        "vat_by_rate": vat_by_rate,
+    }
 
 
 async def account_options(

@@ -289,6 +289,7 @@ async def quote_print(
         doc=quote,
         lines=await quotes.quote_lines(db, quote.id),
         kind=i18n.gettext("Quotation"),
+        labels=quotes.STATUS_LABELS,
         **(await document_context(db, quote)),
     )
 

@@ -138,18 +138,20 @@ async def test_recording_collections_and_refusing_more_than_is_open(app, acme, b
             .order_by(PaymentInstalment.due_date)
             .limit(1)
         )
+    url = f"/sales/contracts/{contract.id}/collections"
     async with signed_in(app, acme, "alice") as b:
         await b.get(f"/sales/contracts/{contract.id}")
         before = await table_counts(acme, *TABLES)
-        r = await b.post(
-            f"/sales/instalments/{first.id}/collections", {"amount": "300.01", "method": "bank_transfer"}
-        )
+        r = await b.post(url, {"instalment_id": first.id, "amount": "300.01", "method": "bank_transfer"})
         assert r.status_code == 422
         assert "More than the open amount of 300.00 CNY." in r.text
+        r = await b.post(url, {"instalment_id": "999999999", "amount": "1"})
+        assert r.status_code == 422
+        assert "Choose an instalment of this contract." in r.text
         assert await table_counts(acme, *TABLES) == before
         r = await b.post(
-            f"/sales/instalments/{first.id}/collections",
-            {"amount": "120", "method": "bank_transfer", "reference": "工行 5521"},
+            url,
+            {"instalment_id": first.id, "amount": "120", "method": "bank_transfer", "reference": "工行 5521"},
         )
         assert r.status_code == 303, r.text
         r = await b.get(f"/sales/contracts/{contract.id}")

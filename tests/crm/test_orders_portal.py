@@ -72,7 +72,7 @@ async def test_a_rep_creates_an_order_adds_lines_and_confirms_it(app, acme, bits
         assert r.status_code == 303, r.text
         r = await b.get(url)
         assert 'class="current "' in r.text or 'class="current' in r.text
-        assert "Confirmed orders keep their lines." in r.text
+        assert "Only draft orders change their lines." in r.text
         assert "Confirm order" not in r.text
     assert await outbox_count(SALES_ORDER_CONFIRMED) == events + 1
     async with in_tenant(acme.slug) as (session, _):
