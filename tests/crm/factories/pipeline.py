@@ -109,7 +109,8 @@ async def new_order(tenant: Any, persona: str | None, account_id: int, number: s
         values["order_date"] = date.fromisoformat(values["order_date"])
     async with in_tenant(tenant.slug) as (session, _):
         owner = await session.get(User, tenant.users[persona]) if persona else None
-        order = SalesOrder(number=number, account_id=account_id, currency="CNY",
+        values.setdefault("currency", "CNY")
+        order = SalesOrder(number=number, account_id=account_id,
                            owner_id=owner.id if owner else None, team_id=owner.team_id if owner else None,
                            subtotal=values["total"], **values)  # fmt: skip
         session.add(order)
