@@ -44,7 +44,7 @@ SALES_ORDER_CANCELLED = "crm.sales_order_cancelled"
 CAMPAIGN_SEND_REQUESTED = "crm.campaign_send_requested"
 # {"campaign_id": int, "after_id": int, "up_to_id": int}: one batch of recipients to mail.
 CAMPAIGN_BATCH_READY = "crm.campaign_batch_ready"
-# {"segment_id": int}
+# {"segment_id": int, "requested_by": int | None}: the user to notify when done (None: a job).
 SEGMENT_REFRESH_REQUESTED = "crm.segment_refresh_requested"
 
 # --- service ---------------------------------------------------------------------------------
