@@ -280,3 +280,18 @@ async def test_query_counts_stay_at_the_baseline(app, acme):
             r = await b.get(f"/sales/leads/{ids['nia']}")
         assert r.status_code == 200
         assert len(statements) <= QUERY_BASELINE["detail"], statements
+
+
+async def test_the_count_stops_at_the_cap(app, acme, monkeypatch):
+    from portals.sales import lead_list
+
+    m = marker()
+    await _leads(acme, m)
+    monkeypatch.setattr(lead_list, "COUNT_CAP", 3)
+    monkeypatch.setattr(lead_list, "FEW_MATCHES", 3)
+    async with signed_in(app, acme, "ada") as b:
+        r = await b.get(f"/sales/leads?q={m}&per_page=10")
+        assert "1–4 of more than 3" in r.text
+        assert names_in(r.text, m) == ["Old", "Nia", "Dan", "Amy"]
+        r = await b.get(f"/sales/leads?q={m}&per_page=10&f_owner=none")
+        assert "1–1 of 1" in r.text
