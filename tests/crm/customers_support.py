@@ -17,6 +17,12 @@ def mark(prefix: str = "m") -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
+def phone_of(m: str, prefix: str = "139") -> tuple[str, str]:
+    """A phone number unique to the marker, as typed and as its digits: ("139 1234 5678", "13912345678")."""
+    d = str(int(m[1:], 16) % 10**8).zfill(8)
+    return f"{prefix} {d[:4]} {d[4:]}", f"{prefix}{d}"
+
+
 async def new_account(tenant: TenantWorld, persona: str = "alice", **values: Any) -> int:
     values.setdefault("name", f"Account {mark()}")
     async with acting_as(tenant, persona) as (session, principal):

@@ -9,10 +9,10 @@ import io
 from sqlalchemy import select
 
 from app.crm.models import Account
+from tenants.service import in_tenant
 from tests.crm.customers_support import CUSTOMER_TABLES, mark, new_account
 from tests.crm.support import count_rows, table_counts
 from tests.helpers import signed_in
-from tenants.service import in_tenant
 
 
 async def _account(tenant, account_id: int) -> Account:
@@ -28,10 +28,19 @@ async def test_alice_creates_an_account_from_the_form(app, acme):
         assert 'id="dup-hints"' in page.text
         r = await b.post(
             "/crm/accounts",
-            {"name": f"  上海{m}贸易有限公司 ", "kind": "company", "lifecycle_stage": "customer",
-             "email": f"Info@{m}.CN", "phone": "+86 21 6123 4567", "region": "华东", "city": "上海",
-             "country": "cn", "tags": "vip, 华东, vip", "needs": "A2 printers\nnext quarter"},
-        )  # fmt: skip
+            {
+                "name": f"  上海{m}贸易有限公司 ",
+                "kind": "company",
+                "lifecycle_stage": "customer",
+                "email": f"Info@{m}.CN",
+                "phone": "+86 21 6123 4567",
+                "region": "华东",
+                "city": "上海",
+                "country": "cn",
+                "tags": "vip, 华东, vip",
+                "needs": "A2 printers\nnext quarter",
+            },
+        )
         assert r.status_code == 303
         account_id = int(r.headers["location"].rsplit("/", 1)[1])
         profile = await b.get(r.headers["location"])
@@ -39,7 +48,10 @@ async def test_alice_creates_an_account_from_the_form(app, acme):
     assert f"上海{m}贸易有限公司" in profile.text
     account = await _account(acme, account_id)
     assert (account.name, account.email, account.phone, account.country) == (
-        f"上海{m}贸易有限公司", f"info@{m}.cn", "+86 21 6123 4567", "CN"
+        f"上海{m}贸易有限公司",
+        f"info@{m}.cn",
+        "+86 21 6123 4567",
+        "CN",
     )
     assert account.tags == ["vip", "华东"]
     assert account.needs == "A2 printers\nnext quarter"
@@ -52,9 +64,16 @@ async def test_a_refused_account_form_shows_every_error_and_writes_nothing(app, 
         before = await table_counts(acme, *CUSTOMER_TABLES)  # after signing in (a sign-in is audited)
         r = await b.post(
             "/crm/accounts",
-            {"name": "  ", "email": "not-an-address", "phone": "call me", "country": "China",
-             "lifecycle_stage": "vip", "tags": "x" * 41, "owner_id": str(acme.users["dave"])},
-        )  # fmt: skip
+            {
+                "name": "  ",
+                "email": "not-an-address",
+                "phone": "call me",
+                "country": "China",
+                "lifecycle_stage": "vip",
+                "tags": "x" * 41,
+                "owner_id": str(acme.users["dave"]),
+            },
+        )
     assert r.status_code == 422
     for message in (
         "This field is required.",
@@ -101,10 +120,23 @@ async def test_reps_see_their_own_accounts_managers_their_teams(app, acme):
 
 async def test_filters_search_and_sort(app, acme):
     m = mark()
-    zhang = await new_account(acme, "ada", name=f"上海张伟{m}科技有限公司", region=f"华东{m}", tags="vip",
-                              lifecycle_stage="customer")  # fmt: skip
-    other = await new_account(acme, "ada", name=f"北京{m}商贸", region=f"华北{m}", lifecycle_stage="prospect",
-                              owner_id=acme.users["dave"], phone="010-8888 7777")  # fmt: skip
+    zhang = await new_account(
+        acme,
+        "ada",
+        name=f"上海张伟{m}科技有限公司",
+        region=f"华东{m}",
+        tags="vip",
+        lifecycle_stage="customer",
+    )
+    other = await new_account(
+        acme,
+        "ada",
+        name=f"北京{m}商贸",
+        region=f"华北{m}",
+        lifecycle_stage="prospect",
+        owner_id=acme.users["dave"],
+        phone="010-8888 7777",
+    )
     async with signed_in(app, acme, "ada") as b:
         full = await b.get("/crm/accounts")
         assert f"华东{m}" in full.text  # the region filter offers the regions in use
@@ -112,16 +144,23 @@ async def test_filters_search_and_sort(app, acme):
         by_sub = await b.get("/crm/accounts?q=张伟", headers={"HX-Request": "true"})
         by_region = await b.get(f"/crm/accounts?f_region=华北{m}", headers={"HX-Request": "true"})
         by_stage = await b.get(f"/crm/accounts?q={m}&f_stage=customer", headers={"HX-Request": "true"})
-        by_owner = await b.get(f"/crm/accounts?q={m}&f_owner={acme.users['dave']}", headers={"HX-Request": "true"})
+        by_owner = await b.get(
+            f"/crm/accounts?q={m}&f_owner={acme.users['dave']}", headers={"HX-Request": "true"}
+        )
         by_tag = await b.get(f"/crm/accounts?q={m}&f_tag=vip", headers={"HX-Request": "true"})
         by_phone = await b.get("/crm/accounts?q=88887777", headers={"HX-Request": "true"})
         sorted_desc = await b.get(f"/crm/accounts?q={m}&sort=name&dir=desc", headers={"HX-Request": "true"})
-    assert f"/crm/accounts/{zhang}" in by_name.text and f"/crm/accounts/{other}" not in by_name.text
+    assert f"/crm/accounts/{zhang}" in by_name.text
+    assert f"/crm/accounts/{other}" not in by_name.text
     assert f"/crm/accounts/{zhang}" in by_sub.text  # a Chinese name inside the company name
-    assert f"/crm/accounts/{other}" in by_region.text and f"/crm/accounts/{zhang}" not in by_region.text
-    assert f"/crm/accounts/{zhang}" in by_stage.text and f"/crm/accounts/{other}" not in by_stage.text
-    assert f"/crm/accounts/{other}" in by_owner.text and f"/crm/accounts/{zhang}" not in by_owner.text
-    assert f"/crm/accounts/{zhang}" in by_tag.text and f"/crm/accounts/{other}" not in by_tag.text
+    assert f"/crm/accounts/{other}" in by_region.text
+    assert f"/crm/accounts/{zhang}" not in by_region.text
+    assert f"/crm/accounts/{zhang}" in by_stage.text
+    assert f"/crm/accounts/{other}" not in by_stage.text
+    assert f"/crm/accounts/{other}" in by_owner.text
+    assert f"/crm/accounts/{zhang}" not in by_owner.text
+    assert f"/crm/accounts/{zhang}" in by_tag.text
+    assert f"/crm/accounts/{other}" not in by_tag.text
     assert f"/crm/accounts/{other}" in by_phone.text
     assert "<html" not in by_name.text  # an htmx swap gets the table only
     # 北 (U+5317) sorts after 上 (U+4E0A): descending puts 北京 first.
@@ -149,8 +188,11 @@ async def test_editing_keeps_what_is_not_on_the_form_and_refuses_bad_input(app, 
     account_id = await new_account(acme, "alice", name=f"Edit {m}", email=f"a@{m}.example", tags="old")
     async with signed_in(app, acme, "alice") as b:
         form = await b.get(f"/crm/accounts/{account_id}/edit")
-        assert form.status_code == 200 and f'value="a@{m}.example"' in form.text
-        bad = await b.post(f"/crm/accounts/{account_id}", {"name": f"Edit {m}", "email": "nope@", "phone": "12"})
+        assert form.status_code == 200
+        assert f'value="a@{m}.example"' in form.text
+        bad = await b.post(
+            f"/crm/accounts/{account_id}", {"name": f"Edit {m}", "email": "nope@", "phone": "12"}
+        )
         assert bad.status_code == 422
         assert "Enter a valid e-mail address." in bad.text
         assert (await _account(acme, account_id)).email == f"a@{m}.example"
@@ -158,8 +200,15 @@ async def test_editing_keeps_what_is_not_on_the_form_and_refuses_bad_input(app, 
         assert ok.status_code == 303
     account = await _account(acme, account_id)
     assert (account.name, account.industry, account.email, account.tags) == (
-        f"Edited {m}", "Printing", f"a@{m}.example", ["old"]
+        f"Edited {m}",
+        "Printing",
+        f"a@{m}.example",
+        ["old"],
     )
     assert account.owner_id == acme.users["alice"]
-    assert await count_rows(acme, "audit_log", "event = 'crm.account_updated' AND entity_id = :i",
-                            i=str(account_id)) == 1  # fmt: skip
+    assert (
+        await count_rows(
+            acme, "audit_log", "event = 'crm.account_updated' AND entity_id = :i", i=str(account_id)
+        )
+        == 1
+    )

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from app.crm.models import Contact
 from app.crm.services import contacts
 from app.kernel.errors import ValidationFailed
+from tenants.service import in_tenant
 from tests.crm.customers_support import CUSTOMER_TABLES, mark, new_account, new_contact
 from tests.crm.support import acting_as, table_counts
 from tests.helpers import signed_in
-from tenants.service import in_tenant
 
 
 async def _contact(tenant, contact_id: int) -> Contact:
@@ -31,9 +31,17 @@ async def test_contact_created_from_the_account_goes_back_to_it(app, acme):
         assert f'name="account_id" id="f-account_id" value="{account}"' in form.text
         r = await b.post(
             "/crm/contacts",
-            {"account_id": str(account), "first_name": "芳", "last_name": "王", "title": "采购经理",
-             "email": "Wang.Fang@Minghui.CN", "phone": "138-0013-8000", "is_primary": "1", "back": "account"},
-        )  # fmt: skip
+            {
+                "account_id": str(account),
+                "first_name": "芳",
+                "last_name": "王",
+                "title": "采购经理",
+                "email": "Wang.Fang@Minghui.CN",
+                "phone": "138-0013-8000",
+                "is_primary": "1",
+                "back": "account",
+            },
+        )
         assert r.status_code == 303
         assert r.headers["location"] == f"/crm/accounts/{account}"
         profile = await b.get(r.headers["location"])
@@ -41,7 +49,10 @@ async def test_contact_created_from_the_account_goes_back_to_it(app, acme):
     async with in_tenant(acme.slug) as (session, _):
         contact = (await session.execute(select(Contact).where(Contact.account_id == account))).scalar_one()
     assert (contact.full_name, contact.email, contact.phone_digits, contact.is_primary) == (
-        "王芳", "wang.fang@minghui.cn", "13800138000", True
+        "王芳",
+        "wang.fang@minghui.cn",
+        "13800138000",
+        True,
     )
 
 
@@ -57,8 +68,10 @@ async def test_refused_contact_forms_write_nothing(app, acme):
     assert bad.status_code == 422
     for message in ("This field is required.", "Enter a valid e-mail address.", "Enter a valid phone number"):
         assert message in bad.text
-    assert hidden.status_code == 422 and "Choose an existing account." in hidden.text
-    assert none.status_code == 422 and "Choose the account this person belongs to." in none.text
+    assert hidden.status_code == 422
+    assert "Choose an existing account." in hidden.text
+    assert none.status_code == 422
+    assert "Choose the account this person belongs to." in none.text
 
 
 async def test_contacts_follow_their_accounts_visibility(app, acme):
@@ -70,13 +83,15 @@ async def test_contacts_follow_their_accounts_visibility(app, acme):
         assert (await b.get(f"/crm/contacts/{daves}")).status_code == 404
         assert (await b.post(f"/crm/contacts/{daves}", {"full_name": "Mine now"})).status_code == 404
         export = await b.get(f"/crm/contacts/export.csv?q={m}")
-    assert f"Ann {m}" in listing.text and f"Dan {m}" not in listing.text
+    assert f"Ann {m}" in listing.text
+    assert f"Dan {m}" not in listing.text
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert [r[1] for r in rows[1:]] == [f"Ann {m}"]
     assert rows[0][rows[0].index("Account")] == "Account"
     async with signed_in(app, acme, "sam") as b:  # East's manager sees alice's people, not West's
         listing = await b.get(f"/crm/contacts?q={m}")
-    assert f"Ann {m}" in listing.text and f"Dan {m}" not in listing.text
+    assert f"Ann {m}" in listing.text
+    assert f"Dan {m}" not in listing.text
     assert (await _contact(acme, daves)).full_name == f"Dan {m}"
     assert alices
 
@@ -96,15 +111,18 @@ async def test_contact_search_finds_the_account_name_and_phone_digits(app, acme)
 
 async def test_edit_changes_only_what_was_sent_and_keeps_a_name(acme):
     account = await new_account(acme)
-    contact_id = await new_contact(acme, account, first_name="Ada", last_name="Lovelace", email="ada@x.example")
+    contact_id = await new_contact(
+        acme, account, first_name="Ada", last_name="Lovelace", email="ada@x.example"
+    )
     async with acting_as(acme, "alice") as (session, principal):
         await contacts.update_contact(session, principal, contact_id, {"last_name": "King"})
     contact = await _contact(acme, contact_id)
     assert (contact.full_name, contact.email) == ("Ada King", "ada@x.example")
     with pytest.raises(ValidationFailed) as err:
         async with acting_as(acme, "alice") as (session, principal):
-            await contacts.update_contact(session, principal, contact_id, {"full_name": "", "first_name": "",
-                                                                           "last_name": ""})  # fmt: skip
+            await contacts.update_contact(
+                session, principal, contact_id, {"full_name": "", "first_name": "", "last_name": ""}
+            )
     assert [(e.field, e.message) for e in err.value.errors] == [("full_name", "This field is required.")]
     assert (await _contact(acme, contact_id)).full_name == "Ada King"
 
@@ -137,14 +155,18 @@ async def test_portal_invitation_form_only_for_user_admins_and_uninvited_contact
     mine = await new_contact(acme, await new_account(acme), full_name="Alice's", email=f"{mark()}@x.example")
     async with signed_in(app, acme, "alice") as b:
         page = await b.get(f"/crm/contacts/{mine}")
-    assert page.status_code == 200 and "portal-invitation" not in page.text
+    assert page.status_code == 200
+    assert "portal-invitation" not in page.text
 
 
 async def test_only_one_primary_contact_per_account(acme):
     account = await new_account(acme)
     first = await new_contact(acme, account, is_primary="1")
     second = await new_contact(acme, account, is_primary="1")
-    assert ((await _contact(acme, first)).is_primary, (await _contact(acme, second)).is_primary) == (False, True)
+    assert ((await _contact(acme, first)).is_primary, (await _contact(acme, second)).is_primary) == (
+        False,
+        True,
+    )
 
 
 async def test_typing_hints_for_contacts(app, acme):
@@ -152,9 +174,12 @@ async def test_typing_hints_for_contacts(app, acme):
     account = await new_account(acme)
     await new_contact(acme, account, full_name=f"Hint {m}", email=f"hint@{m}.example")
     async with signed_in(app, acme, "alice") as b:
-        by_mail = await b.get(f"/crm/contacts/duplicates?email=HINT@{m}.example", headers={"HX-Request": "true"})
+        by_mail = await b.get(
+            f"/crm/contacts/duplicates?email=HINT@{m}.example", headers={"HX-Request": "true"}
+        )
         by_name = await b.get(f"/crm/contacts/duplicates?full_name=Hint+{m}&account_id={account}")
         nothing = await b.get(f"/crm/contacts/duplicates?full_name=Hint+{m}")
-    assert f"Hint {m}" in by_mail.text and "Same e-mail address" in by_mail.text
+    assert f"Hint {m}" in by_mail.text
+    assert "Same e-mail address" in by_mail.text
     assert "Similar name" in by_name.text
     assert f"Hint {m}" not in nothing.text  # a name alone, at no account, proves nothing

@@ -23,13 +23,38 @@ async def _documents(tenant, account_id: int, owner: str, m: str) -> None:
     async with acting_as(tenant, owner) as (session, principal):
         now = utcnow()
         owned = {"owner_id": principal.id, "team_id": min(principal.team_ids, default=None)}
-        session.add(Quote(number=f"Q-{m}", account_id=account_id, currency="CNY", total=Decimal("1130.00"),
-                          created_at=now - timedelta(hours=3), **owned))  # fmt: skip
-        session.add(SalesOrder(number=f"SO-{m}", account_id=account_id, currency="CNY", status="confirmed",
-                               order_date=now.date(), total=Decimal("2260.00"),
-                               created_at=now - timedelta(hours=2), **owned))  # fmt: skip
-        session.add(Ticket(number=f"T-{m}", subject="Printer jams", account_id=account_id, status="open",
-                           created_at=now - timedelta(hours=1), **owned))  # fmt: skip
+        session.add(
+            Quote(
+                number=f"Q-{m}",
+                account_id=account_id,
+                currency="CNY",
+                total=Decimal("1130.00"),
+                created_at=now - timedelta(hours=3),
+                **owned,
+            )
+        )
+        session.add(
+            SalesOrder(
+                number=f"SO-{m}",
+                account_id=account_id,
+                currency="CNY",
+                status="confirmed",
+                order_date=now.date(),
+                total=Decimal("2260.00"),
+                created_at=now - timedelta(hours=2),
+                **owned,
+            )
+        )
+        session.add(
+            Ticket(
+                number=f"T-{m}",
+                subject="Printer jams",
+                account_id=account_id,
+                status="open",
+                created_at=now - timedelta(hours=1),
+                **owned,
+            )
+        )
 
 
 async def test_timeline_merges_every_source_newest_first(acme):
@@ -38,11 +63,18 @@ async def test_timeline_merges_every_source_newest_first(acme):
     await _documents(acme, account, "alice", m)
     async with acting_as(acme, "alice") as (session, principal):
         await activities.log_activity(
-            session, principal, account, {"kind": "call", "subject": "First call",
-                                          "occurred_at": (utcnow() - timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")},
-        )  # fmt: skip
-        await opportunities.create_opportunity(session, principal, {"account_id": account, "name": f"Deal {m}",
-                                                                    "amount": "5000"})  # fmt: skip
+            session,
+            principal,
+            account,
+            {
+                "kind": "call",
+                "subject": "First call",
+                "occurred_at": (utcnow() - timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
+            },
+        )
+        await opportunities.create_opportunity(
+            session, principal, {"account_id": account, "name": f"Deal {m}", "amount": "5000"}
+        )
     async with acting_as(acme, "alice") as (session, principal):
         page = await timeline.account_timeline(session, principal, account)
     assert [(e.kind, e.title) for e in page.entries] == [
@@ -53,7 +85,12 @@ async def test_timeline_merges_every_source_newest_first(acme):
         ("Call", "First call"),
     ]
     order = page.entries[2]
-    assert (order.status, order.tone, order.amount, order.currency) == ("Confirmed", "info", Decimal("2260.00"), "CNY")
+    assert (order.status, order.tone, order.amount, order.currency) == (
+        "Confirmed",
+        "info",
+        Decimal("2260.00"),
+        "CNY",
+    )
     assert page.next_cursor is None
 
 
@@ -79,8 +116,17 @@ async def test_another_context_plugs_in_a_source(acme):
 
     async def invoices_of(session, principal, account_id, before, limit):
         calls.append((account_id, limit))
-        return [TimelineEntry(at=utcnow() - timedelta(minutes=1), key="invoice:000000000007", kind="Invoice",
-                              title="INV-2026-0007", icon="coins", amount=Decimal("99.50"), currency="CNY")]  # fmt: skip
+        return [
+            TimelineEntry(
+                at=utcnow() - timedelta(minutes=1),
+                key="invoice:000000000007",
+                kind="Invoice",
+                title="INV-2026-0007",
+                icon="coins",
+                amount=Decimal("99.50"),
+                currency="CNY",
+            )
+        ]
 
     register_timeline_source(invoices_of, name="test_invoices", label="Invoices")
     try:
@@ -91,7 +137,8 @@ async def test_another_context_plugs_in_a_source(acme):
         TIMELINE_SOURCES.pop("test_invoices")
     assert [e.title for e in page.entries] == ["INV-2026-0007"]
     assert "test_invoices" in [s.name for s in page.sources]
-    assert only.entries == [] and only.selected == ["activities"]
+    assert only.entries == []
+    assert only.selected == ["activities"]
     assert calls == [(account, timeline.DEFAULT_LIMIT + 1)]
 
 
@@ -101,8 +148,9 @@ async def test_paging_never_repeats_or_skips(acme):
         start = utcnow() - timedelta(days=1)
         for i in range(7):
             when = (start + timedelta(minutes=i // 3)).strftime("%Y-%m-%dT%H:%M")  # three share a minute
-            await activities.log_activity(session, principal, account, {"kind": "note", "subject": f"Note {i}",
-                                                                        "occurred_at": when})  # fmt: skip
+            await activities.log_activity(
+                session, principal, account, {"kind": "note", "subject": f"Note {i}", "occurred_at": when}
+            )
     seen, cursor = [], None
     async with acting_as(acme, "alice") as (session, principal):
         while True:
@@ -125,13 +173,23 @@ async def test_logging_refuses_bad_input_and_writes_nothing(acme):
     cases = [
         ({"kind": "fax", "subject": "x"}, [("kind", "Choose one of: {choices}.")]),
         ({"kind": "call", "subject": " "}, [("subject", "This field is required.")]),
-        ({"kind": "call", "subject": "x", "occurred_at": future},
-         [("occurred_at", "An interaction that has happened cannot be in the future.")]),
-        ({"kind": "call", "subject": "x", "occurred_at": "yesterday"},
-         [("occurred_at", "Enter a date and time as YYYY-MM-DD HH:MM.")]),
-        ({"kind": "call", "subject": "x", "direction": "sideways"}, [("direction", "Choose one of: {choices}.")]),
-        ({"kind": "note", "subject": "x", "contact_id": strangers}, [("contact_id", "Choose a contact of this account.")]),
-    ]  # fmt: skip
+        (
+            {"kind": "call", "subject": "x", "occurred_at": future},
+            [("occurred_at", "An interaction that has happened cannot be in the future.")],
+        ),
+        (
+            {"kind": "call", "subject": "x", "occurred_at": "yesterday"},
+            [("occurred_at", "Enter a date and time as YYYY-MM-DD HH:MM.")],
+        ),
+        (
+            {"kind": "call", "subject": "x", "direction": "sideways"},
+            [("direction", "Choose one of: {choices}.")],
+        ),
+        (
+            {"kind": "note", "subject": "x", "contact_id": strangers},
+            [("contact_id", "Choose a contact of this account.")],
+        ),
+    ]
     for data, expected in cases:
         with pytest.raises(ValidationFailed) as err:
             async with acting_as(acme, "alice") as (session, principal):
@@ -145,24 +203,41 @@ async def test_profile_logs_an_interaction_with_htmx_and_ticks_off_a_task(app, a
     contact = await new_contact(acme, account, full_name="王芳")
     async with signed_in(app, acme, "alice") as b:
         page = await b.get(f"/crm/accounts/{account}")
-        assert page.status_code == 200 and 'id="timeline-block"' in page.text
-        r = await b.htmx("POST", f"/crm/accounts/{account}/activities",
-                         {"kind": "meeting", "subject": "Visited the plant", "contact_id": str(contact),
-                          "body": "Line 3 needs two more A2."})  # fmt: skip
+        assert page.status_code == 200
+        assert 'id="timeline-block"' in page.text
+        r = await b.htmx(
+            "POST",
+            f"/crm/accounts/{account}/activities",
+            {
+                "kind": "meeting",
+                "subject": "Visited the plant",
+                "contact_id": str(contact),
+                "body": "Line 3 needs two more A2.",
+            },
+        )
         assert r.status_code == 200
-        assert "Visited the plant" in r.text and "with 王芳" in r.text and "Meeting logged." in r.text
+        assert "Visited the plant" in r.text
+        assert "with 王芳" in r.text
+        assert "Meeting logged." in r.text
         bad = await b.htmx("POST", f"/crm/accounts/{account}/activities", {"kind": "call", "subject": ""})
         assert bad.status_code == 422
         assert bad.headers["HX-Retarget"] == "#timeline-block"
         assert "This field is required." in bad.text
-        task = await b.htmx("POST", f"/crm/accounts/{account}/activities",
-                            {"kind": "task", "subject": "Send the quote", "due_at": "2026-01-02T09:00"})  # fmt: skip
+        task = await b.htmx(
+            "POST",
+            f"/crm/accounts/{account}/activities",
+            {"kind": "task", "subject": "Send the quote", "due_at": "2026-01-02T09:00"},
+        )
         assert "Overdue" in task.text
         task_id = await _last_activity(acme, account)
         done = await b.htmx("POST", f"/crm/activities/{task_id}/done")
-        assert done.status_code == 200 and "Done" in done.text
-        more = await b.get(f"/crm/accounts/{account}/timeline?only=activities", headers={"HX-Request": "true"})
-        assert "Visited the plant" in more.text and 'class="chip active"' in more.text
+        assert done.status_code == 200
+        assert "Done" in done.text
+        more = await b.get(
+            f"/crm/accounts/{account}/timeline?only=activities", headers={"HX-Request": "true"}
+        )
+        assert "Visited the plant" in more.text
+        assert 'class="chip active"' in more.text
     assert await count_rows(acme, "crm_activities", "account_id = :a", a=account) == 2
     assert await count_rows(acme, "crm_activities", "id = :t AND done_at IS NOT NULL", t=task_id) == 1
 

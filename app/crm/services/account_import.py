@@ -38,6 +38,7 @@ from app.crm.services.import_support import (
     check_header,
     may_import,
     problems_of,
+    unescape_cells,
 )
 from app.crm.services.ownership import assignment_for
 from app.crm.services.visibility import account_clause
@@ -67,7 +68,7 @@ def _rows(table: Any, problems: list[RowProblem]) -> list[_Row]:
     rows = []
     for line, raw in table.rows:
         errors: list[FieldError] = []
-        values = account_rules._clean(raw, errors, partial=False)  # the form's own rules
+        values = account_rules._clean(unescape_cells(raw), errors, partial=False)  # the form's own rules
         values.pop("preferences", None)
         values["source"] = values.get("source") or "import"
         if errors:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,6 +49,7 @@ from app.crm.services.import_support import (
     check_header,
     may_import,
     problems_of,
+    unescape_cells,
 )
 from app.crm.services.ownership import assignment_for
 from app.crm.services.visibility import account_clause
@@ -66,6 +68,7 @@ CONTACT_COLUMNS = (
 )  # fmt: skip
 NAME_COLUMNS = ("full_name", "first_name", "last_name")
 DUPLICATES_FOUND = lazy("Nothing was imported: some rows look like duplicates.")
+REASON_HIDDEN_ACCOUNT = lazy("An account with this name belongs to someone else")
 
 
 @dataclass
@@ -115,20 +118,27 @@ def _clean_row(line: int, raw: Mapping[str, str], plan: _Plan) -> None:
 
 async def _match_accounts(session: AsyncSession, principal: Principal, plan: _Plan) -> None:
     """Accounts named in the file: matched by exact name (case-insensitive) among the accounts the
-    importer sees — which they must be allowed to change — or created, owned by the importer."""
+    importer sees — which they must be allowed to change — or created, owned by the importer.
+
+    A name that only an account the importer cannot see carries is not matched (record rules) but
+    flagged as a duplicate row, so a rep's trade-fair list does not silently create a second
+    account next to a colleague's: "skip" leaves those rows out, "import anyway" creates it."""
     keys = sorted({r.account_key for r in plan.rows if r.account_key})
     found: dict[str, Account] = {}
+    hidden: set[str] = set()
     if keys:
+        clause = account_clause(principal)
+        visible = clause if clause is not None else true()
         stmt = (
-            select(Account)
+            select(Account, visible.label("visible"))
             .where(func.lower(Account.name).in_(keys), Account.merged_into_id.is_(None))
             .order_by(Account.id)
         )
-        clause = account_clause(principal)
-        if clause is not None:
-            stmt = stmt.where(clause)
-        for account in (await session.execute(stmt)).scalars():
-            found.setdefault(account.name.lower(), account)
+        for account, is_visible in (await session.execute(stmt)).all():
+            if is_visible:
+                found.setdefault(account.name.lower(), account)
+            else:
+                hidden.add(account.name.lower())
     for row in plan.rows:
         account = found.get(row.account_key) if row.account_key else None
         if account is not None:
@@ -139,20 +149,25 @@ async def _match_accounts(session: AsyncSession, principal: Principal, plan: _Pl
                 continue
             row.account_id = account.id
             plan.matched[row.account_key] = account.id
-        else:
-            key = row.account_key or f"\0person:{row.line}"  # one person account per such row
-            row.account_key = key
-            new = plan.new_accounts.setdefault(
-                key,
-                {
-                    "name": row.account_name,
-                    "kind": "company" if not key.startswith("\0") else "person",
-                    "region": row.region,
-                    "tags": [],
-                },
+            continue
+        if row.account_key in hidden:
+            name, email = row.contact["full_name"], row.contact.get("email")
+            row.duplicate = DuplicateRow(
+                row.line, name, email, None, "", row.account_name, REASON_HIDDEN_ACCOUNT
             )
-            new["region"] = new["region"] or row.region
-            new["tags"] += [t for t in row.tags if t.lower() not in {x.lower() for x in new["tags"]}]
+        key = row.account_key or f"\0person:{row.line}"  # one person account per such row
+        row.account_key = key
+        new = plan.new_accounts.setdefault(
+            key,
+            {
+                "name": row.account_name,
+                "kind": "company" if not key.startswith("\0") else "person",
+                "region": row.region,
+                "tags": [],
+            },
+        )
+        new["region"] = new["region"] or row.region
+        new["tags"] += [t for t in row.tags if t.lower() not in {x.lower() for x in new["tags"]}]
 
 
 async def _find_duplicates(session: AsyncSession, principal: Principal, plan: _Plan) -> None:
@@ -164,7 +179,7 @@ async def _find_duplicates(session: AsyncSession, principal: Principal, plan: _P
         earlier = (REASON_EMAIL, first_email.get(email)) if email in first_email else None
         if earlier is None and row.digits in first_phone:
             earlier = (REASON_PHONE, first_phone[row.digits])
-        if earlier is not None:
+        if earlier is not None and row.duplicate is None:
             reason, line = earlier
             row.duplicate = DuplicateRow(
                 row.line, row.contact["full_name"], email, None, "", "", reason, line
@@ -315,7 +330,7 @@ async def import_contacts(
     ignored = check_header(table.header, CONTACT_COLUMNS, NAME_COLUMNS)
     plan = _Plan()
     for line, raw in table.rows:
-        _clean_row(line, raw, plan)
+        _clean_row(line, unescape_cells(raw), plan)
     await _match_accounts(session, principal, plan)
     report = ImportReport(kind="contacts", rows=len(table.rows), ignored_columns=ignored)
     report.problems = sorted(plan.problems, key=lambda p: (p.line, p.field))

@@ -123,6 +123,12 @@ def array_param(name: str, values: Sequence[Any], item: Any) -> Any:
     return bindparam(name, list(values), type_=ARRAY(item))
 
 
+def unescape_cells(row: dict[str, str]) -> dict[str, str]:
+    """Undo the formula guard of our own CSV exports (app/kernel/csvfile.py prefixes ' to cells
+    starting with = + - @), so an exported list imports back as it was: "'+86 21 6123" → "+86 21 6123"."""
+    return {k: v[1:] if len(v) > 1 and v[0] == "'" and v[1] in "=+-@" else v for k, v in row.items()}
+
+
 def problems_of(line: int, errors: list[FieldError]) -> list[RowProblem]:
     return [RowProblem(line, e.field, e.message, e.params) for e in errors]
 

@@ -110,7 +110,8 @@ def references_to(target: Table) -> list[Reference]:
             col = fk.parent
             keys: list[tuple[Column[Any], ...]] = []
             for cons in table.constraints:
-                if isinstance(cons, PrimaryKeyConstraint | UniqueConstraint) and cons.columns.contains_column(col):
+                keyed = isinstance(cons, PrimaryKeyConstraint | UniqueConstraint)
+                if keyed and cons.columns.contains_column(col):
                     keys.append(tuple(c for c in cons.columns if c is not col))
             for index in table.indexes:
                 # Unique indexes on plain columns only; an expression or partial unique index that

@@ -1,0 +1,89 @@
+"""Search across accounts, contacts and leads (CRM-1): words, substrings of Chinese names, e-mail
+and phone; each kind under its own record rules."""
+
+from __future__ import annotations
+
+from app.crm.models import Lead
+from app.crm.services import search
+from tests.crm.customers_support import mark, new_account, new_contact
+from tests.crm.support import acting_as
+from tests.helpers import signed_in
+
+
+async def _lead(tenant, persona: str, **values) -> int:
+    async with acting_as(tenant, persona) as (session, principal):
+        lead = Lead(owner_id=principal.id, team_id=min(principal.team_ids, default=None), **values)
+        session.add(lead)
+        await session.flush()
+        return lead.id
+
+
+def test_prefix_query_quotes_every_word():
+    assert search.prefix_tsquery("ada lov") == "'ada':* & 'lov':*"
+    assert search.prefix_tsquery("it's a & b | !c") == "'its':* & 'a':* & '&':* & 'b':* & '|':* & '!c':*"
+    assert search.prefix_tsquery("  ") is None
+    assert search.like_pattern("50%_off\\") == "%50\\%\\_off\\\\%"
+
+
+async def test_chinese_name_inside_a_company_name(acme):
+    m = mark()
+    account = await new_account(acme, name=f"上海张伟{m}科技有限公司")
+    async with acting_as(acme, "alice") as (session, principal):
+        inside = await search.search_everything(session, principal, f"张伟{m}科技")
+        exact = await search.search_everything(session, principal, f"上海张伟{m}科技有限公司")
+        wider = await search.search_everything(session, principal, "张伟", limit=200)
+    assert [a.id for a in inside.accounts.rows] == [account]
+    assert [a.id for a in exact.accounts.rows] == [account]
+    assert account in [a.id for a in wider.accounts.rows]
+
+
+async def test_words_email_and_phone(acme):
+    m = mark()
+    account = await new_account(acme, name=f"Lovelace {m} Engines", email=f"ada@{m}.example")
+    contact = await new_contact(acme, account, full_name=f"Ada {m} Byron")
+    async with acting_as(acme, "alice") as (session, principal):
+        by_words = await search.search_everything(session, principal, f"lovel {m}")
+        by_email = await search.search_everything(session, principal, f"ada@{m}.example")
+        by_contact = await search.search_everything(session, principal, f"byron {m}")
+    assert [a.id for a in by_words.accounts.rows] == [account]
+    assert [a.id for a in by_email.accounts.rows] == [account]
+    assert [c.id for c, _name in by_contact.contacts.rows] == [contact]
+    assert by_contact.contacts.rows[0][1] == f"Lovelace {m} Engines"
+
+
+async def test_each_kind_keeps_its_record_rules(acme):
+    m = mark()
+    await new_account(acme, "alice", name=f"Findable {m} Alice")
+    await new_account(acme, "dave", name=f"Findable {m} Dave")
+    await _lead(acme, "alice", full_name=f"Findable {m} Lead of Alice", company="Co")
+    await _lead(acme, "dave", full_name=f"Findable {m} Lead of Dave")
+    async with acting_as(acme, "alice") as (session, principal):
+        alice = await search.search_everything(session, principal, f"findable {m}")
+    async with acting_as(acme, "ada") as (session, principal):
+        ada = await search.search_everything(session, principal, f"findable {m}")
+    async with acting_as(acme, "bob") as (session, principal):  # accountant: accounts yes, leads no
+        bob = await search.search_everything(session, principal, f"findable {m}")
+    assert [a.name for a in alice.accounts.rows] == [f"Findable {m} Alice"]
+    assert alice.leads is not None
+    assert [x.full_name for x in alice.leads.rows] == [f"Findable {m} Lead of Alice"]
+    assert (ada.accounts.total, ada.leads.total if ada.leads else None) == (2, 2)
+    assert bob.leads is None
+    assert bob.accounts.total == 2
+
+
+async def test_search_page(app, acme):
+    m = mark()
+    account = await new_account(acme, "alice", name=f"上海{m}明辉")
+    await new_contact(acme, account, full_name=f"王芳{m}")
+    await _lead(acme, "alice", full_name=f"李雷{m}", company=f"上海{m}明辉")
+    async with signed_in(app, acme, "alice") as b:
+        empty = await b.get("/crm/search")
+        r = await b.get(f"/crm/search?q={m}")
+        nothing = await b.get("/crm/search?q=zzqqxx-nothing")
+    assert empty.status_code == 200
+    assert "Nothing matches" not in empty.text
+    assert r.status_code == 200
+    assert f"/crm/accounts/{account}" in r.text
+    assert f"王芳{m}" in r.text
+    assert f"李雷{m}" in r.text
+    assert "Nothing matches “zzqqxx-nothing”." in nothing.text
