@@ -129,8 +129,8 @@ async def _act(
     except DomainError as exc:
         await db.rollback()
         ticket = await tickets.get_ticket(db, principal(request), ticket_id)
-        status = 422 if isinstance(exc, ValidationFailed) else exc.status
-        return await _detail(request, db, ticket, form=FormState(form, exc), action=action, status=status)
+        code = 422 if isinstance(exc, ValidationFailed) else exc.status
+        return await _detail(request, db, ticket, form=FormState(form, exc), action=action, status=code)
     owner = await db.get(User, ticket.owner_id) if ticket.owner_id else None
     status = i18n.gettext(STATUS_LABELS[ticket.status])
     flash(

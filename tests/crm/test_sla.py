@@ -243,3 +243,26 @@ async def test_a_team_without_a_manager_escalates_to_the_administrators(acme):
         f"{t.number} is past its first-response target: {t.subject}"
     ]
     assert (await _escalated(t.id))[:3] == (True, False, 1)
+
+
+async def test_tickets_resolved_for_a_week_close_by_themselves_once(acme):
+    from app.crm.jobs.service import close_resolved_tickets
+
+    now = utcnow()
+    async with in_tenant(acme.slug) as (s, _):
+        old = await add_ticket(
+            s, "Resolved long ago", status="resolved", resolved_at=now - timedelta(days=7, minutes=1)
+        )
+        recent = await add_ticket(
+            s, "Resolved yesterday", status="resolved", resolved_at=now - timedelta(days=1)
+        )
+    async with in_tenant(acme.slug) as (s, _):
+        assert (await close_resolved_tickets(s))["closed"] >= 1
+    async with in_tenant(acme.slug) as (s, _):
+        assert (await s.get(Ticket, old.id)).status == "closed"  # type: ignore[union-attr]
+        assert (await s.get(Ticket, recent.id)).status == "resolved"  # type: ignore[union-attr]
+        assert await close_resolved_tickets(s) == {"closed": 0}
+        closing = select(func.count()).where(
+            OutboxEvent.topic == events.TICKET_CLOSED, OutboxEvent.payload["ticket_id"].as_integer() == old.id
+        )
+        assert await s.scalar(closing) == 1

@@ -1,4 +1,5 @@
-"""service: periodic tasks (@periodic) — SLA escalation every minute (CRM-10).
+"""service: periodic tasks (@periodic) — SLA escalation every minute, and closing tickets that
+stayed resolved for a week (CRM-10/11: closing is what sends the satisfaction survey).
 
 The task acts on state: tickets still waiting for a first response, or still unresolved, past
 their deadline and *not yet flagged*. Flagging is the effect, so a second run (or a redelivered
@@ -25,6 +26,7 @@ from app.kernel.outbox import publish
 from app.kernel.periodic import periodic
 
 BATCH = 500
+AUTO_CLOSE_AFTER = timedelta(days=7)  # a resolved ticket the customer did not answer for a week
 _TITLES = {
     "response": lazy("{number} is past its first-response target: {subject}"),
     "resolution": lazy("{number} is past its resolution target: {subject}"),
@@ -90,3 +92,25 @@ def _breaches(ticket: Ticket, now: datetime) -> list[str]:
     if ticket.resolved_at is None and not ticket.resolution_breached and due is not None and due < now:
         reasons.append("resolution")
     return reasons
+
+
+@periodic("crm.ticket_autoclose", every=timedelta(hours=1))
+async def close_resolved_tickets(session: AsyncSession) -> dict[str, int]:
+    """Resolved for AUTO_CLOSE_AFTER without a customer reply (which would have re-opened it):
+    closed, as an agent would, so the survey goes out. Acts on state: a second run finds none."""
+    now = utcnow()
+    stmt = (
+        select(Ticket)
+        .where(Ticket.status == "resolved", Ticket.resolved_at < now - AUTO_CLOSE_AFTER)
+        .order_by(Ticket.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    closed = 0
+    for ticket in (await session.execute(stmt)).scalars():
+        async with audited(session, "crm.ticket_auto_closed"):
+            ticket.status, ticket.closed_at = "closed", now
+        payload = {"ticket_id": ticket.id, "number": ticket.number, "owner_id": ticket.owner_id}
+        await publish(session, events.TICKET_CLOSED, payload)
+        closed += 1
+    return {"closed": closed}

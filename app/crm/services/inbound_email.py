@@ -108,7 +108,7 @@ def parse_message(raw: bytes) -> InboundMail:
     content = ""
     if body is not None:
         try:
-            content = str(body.get_content())  # type: ignore[attr-defined]
+            content = str(body.get_content())
         except (LookupError, UnicodeError):
             content = body.get_payload(decode=True).decode("utf-8", "replace")  # type: ignore[union-attr]
         if body.get_content_type() == "text/html":

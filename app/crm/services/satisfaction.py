@@ -26,7 +26,7 @@ from app.kernel import i18n
 from app.security.models import Team, User
 from app.security.permissions import CRM_SURVEY_READ
 from app.security.principal import Principal
-from app.security.record_rules import restrict
+from app.security.record_rules import restrict, visibility_clause
 
 _ONE_PLACE = Decimal("0.1")
 _TWO_PLACES = Decimal("0.01")
@@ -166,5 +166,6 @@ async def recent_comments(
         .order_by(Survey.answered_at.desc(), Survey.id.desc())
         .limit(limit)
     )
-    rows = await session.execute(restrict(stmt, Survey, principal, CRM_SURVEY_READ))
+    visible = visibility_clause(Survey, principal, CRM_SURVEY_READ)  # restrict() for multi-column rows
+    rows = await session.execute(stmt if visible is None else stmt.where(visible))
     return [Comment(s, number, tid, name or "") for s, number, tid, name in rows.all()]

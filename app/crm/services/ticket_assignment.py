@@ -16,8 +16,9 @@ service agent, or a tenant's own role); administrators are not in the rotation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, any_, literal, or_, select
+from sqlalchemy import Select, and_, any_, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +41,7 @@ class Pick:
     team_id: int | None
 
 
-def agents_query(team_id: int | None = None):  # type: ignore[no-untyped-def]
+def agents_query(team_id: int | None = None) -> Select[Any]:
     """Active service agents (optionally of one team), by id so the rotation order is stable."""
     holds = (
         select(UserRole.user_id)
