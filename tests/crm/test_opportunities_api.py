@@ -159,6 +159,8 @@ async def test_stage_moves_close_and_announce(app, acme):
         before = await table_counts(acme, *TABLES)
         refused = await api.post(f"/api/v1/crm/opportunities/{deal}/stage", json={"stage_id": stages["lost"]})
         unknown = await api.post(f"/api/v1/crm/opportunities/{deal}/stage", json={"stage_id": 999999})
+        empty = await api.post(f"/api/v1/crm/opportunities/{deal}/stage", json={})
+        hidden = await api.post("/api/v1/crm/opportunities/999999/stage", json={})
         assert await table_counts(acme, *TABLES) == before
         won = await api.post(f"/api/v1/crm/opportunities/{deal}/stage", json={"stage_id": stages["won"]})
     assert problem_of(refused)["errors"] == [
@@ -167,6 +169,10 @@ async def test_stage_moves_close_and_announce(app, acme):
     assert problem_of(unknown)["errors"] == [
         {"field": "stage_id", "message": "Choose one of the pipeline's stages."}
     ]
+    assert problem_of(empty)["errors"] == [
+        {"field": "stage_id", "message": "Choose one of the pipeline's stages."}
+    ]
+    assert problem_of(hidden)["code"] == "not_found"  # the deal first, whatever the body
     assert won.status_code == 200
     assert (won.json()["status"], won.json()["probability"]) == ("won", 100)
     assert won.json()["closed_at"] is not None

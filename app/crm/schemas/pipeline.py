@@ -106,9 +106,12 @@ class OpportunityUpdate(Struct, forbid_unknown_fields=True):
 
 
 class StageMove(Struct, forbid_unknown_fields=True):
-    """Move a deal to a stage. The lost stage needs ``lost_reason``."""
+    """Move a deal to a stage. The lost stage needs ``lost_reason``.
 
-    stage_id: int
+    ``stage_id`` is checked by the service (422 if missing or unknown), after the deal itself
+    was found: a foreign or hidden id is a 404 whatever the body says."""
+
+    stage_id: int | None = None
     probability: Probability | None = None
     lost_reason: Short | None = None
 
