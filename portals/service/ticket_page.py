@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Contact, Product, SalesOrder, SlaPolicy, Ticket
-from app.crm.services import service_records, ticket_choices, ticket_workflow, tickets
+from app.crm.services import service_records, surveys, ticket_choices, ticket_workflow, tickets
 from app.crm.services.opportunities import base_currency
 from app.crm.services.sla import PRIORITY_LABELS, sla_timer
 from app.crm.services.ticket_workflow import AGENT_STATUSES, STATUS_LABELS
@@ -88,6 +88,7 @@ async def _detail(
         policy=policy,
         timer=sla_timer(ticket, utcnow()),
         records=records,
+        survey=await surveys.survey_of_ticket(db, p, ticket.id),
         parts=await service_records.parts_of(db, [r.id for r in records]),
         assignee_options=await _assignee_options(db, p, ticket, people),
         priority_options=[(k, i18n.gettext(v)) for k, v in PRIORITY_LABELS.items()],

@@ -28,6 +28,9 @@ from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
 from app.kernel.i18n import lazy
+from app.security.permissions import CRM_SURVEY_READ
+from app.security.principal import Principal
+from app.security.record_rules import restrict
 from app.settings import get_settings
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -125,3 +128,11 @@ async def pending_surveys(session: AsyncSession, account_id: int) -> list[Pendin
         .order_by(Survey.created_at.desc(), Survey.id.desc())
     )
     return [PendingSurvey(s, number, subject) for s, number, subject in rows.all()]
+
+
+async def survey_of_ticket(session: AsyncSession, principal: Principal, ticket_id: int) -> Survey | None:
+    """The ticket's survey as staff may see it (crm.survey.read record rules), or None."""
+    if not principal.can(CRM_SURVEY_READ):
+        return None
+    stmt = restrict(select(Survey).where(Survey.ticket_id == ticket_id), Survey, principal, CRM_SURVEY_READ)
+    return (await session.execute(stmt)).scalar_one_or_none()
