@@ -237,7 +237,8 @@ def _permanent_error(exc: Exception) -> str | None:
             code, msg = refusals[0]
             return f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
     if isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500:
-        return f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+        answer = exc.smtp_error
+        return f"{exc.smtp_code} {answer.decode(errors='replace') if isinstance(answer, bytes) else answer}"
     return None
 
 

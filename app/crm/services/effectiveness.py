@@ -146,12 +146,13 @@ async def results_for(
         .where(Lead.campaign_id.in_(ids), _scope(Lead, principal))
         .group_by(Lead.campaign_id)
     )
-    for cid, n in leads.all():
-        out[cid].new_leads = n
-    for cid, n in (await session.execute(_new_customers(ids, principal, tz))).all():
-        out[cid].new_customers = n
-    for cid, total in (await session.execute(_revenue(ids, principal, tz))).all():
-        out[cid].revenue = total or ZERO
+    for lead_campaign, n in leads.all():
+        if lead_campaign is not None:  # the WHERE guarantees it; the column is nullable
+            out[lead_campaign].new_leads = int(n)
+    for customer_campaign, n in (await session.execute(_new_customers(ids, principal, tz))).all():
+        out[int(customer_campaign)].new_customers = int(n)
+    for revenue_campaign, total in (await session.execute(_revenue(ids, principal, tz))).all():
+        out[int(revenue_campaign)].revenue = total or ZERO
     return out
 
 

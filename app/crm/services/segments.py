@@ -20,7 +20,7 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CTE, Date, Select, case, delete, func, insert, literal, select, text
@@ -211,7 +211,7 @@ async def _clean(session: AsyncSession, data: Mapping[str, Any], segment_id: int
     errors: list[FieldError] = []
     name = clean_text(data.get("name"), "name", errors, required=True, max_len=120)
     description = clean_long_text(data.get("description"), "description", errors, max_len=2000)
-    mode, rules = "all", []
+    mode, rules = "all", list[Rule]()
     try:
         mode, rules = segment_rules.validate_rules(data.get("rules"), data.get("match"))
     except ValidationFailed as exc:
@@ -269,10 +269,11 @@ async def delete_segment(session: AsyncSession, segment_id: int) -> str:
 
 def members_query(segment_id: int, principal: Principal) -> Select[Any]:
     """(SegmentMember, Account) rows of the segment that the principal may see (record rules)."""
-    stmt = (
+    stmt = cast(
+        "Select[Any]",
         select(SegmentMember, Account)
         .join(Account, Account.id == SegmentMember.account_id)
-        .where(SegmentMember.segment_id == segment_id)
+        .where(SegmentMember.segment_id == segment_id),
     )
     clause = account_clause(principal)
     return stmt if clause is None else stmt.where(clause)
