@@ -144,7 +144,9 @@ class LeadQualify(Struct, forbid_unknown_fields=True):
 
 
 class LeadDisqualify(Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, Meta(min_length=1, max_length=200)]
+    # Required, but checked by the service (422 with the field) after the lead is found, so an id
+    # the caller cannot see is a 404 whatever the body.
+    reason: Annotated[str, Meta(max_length=200, description="Why: required.")] = ""
 
 
 class OpportunityDraft(Struct, forbid_unknown_fields=True):
