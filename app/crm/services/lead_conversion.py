@@ -264,7 +264,7 @@ async def likely_accounts(
     """Visible accounts the lead probably belongs to: a similar name (pg_trgm ``%``, which the
     trigram index answers), or a contact with the lead's e-mail address. Best match first."""
     name = (lead.company or lead.full_name or "").strip().lower()
-    conditions = []
+    conditions: list[Any] = []
     if name:
         conditions.append(func.lower(Account.name).op("%")(name))
     if lead.email:

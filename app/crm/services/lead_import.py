@@ -15,7 +15,8 @@ file); each owner gets one notification for the batch, not one per row.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -59,7 +60,7 @@ class RowProblem:
     line: int
     field: str
     message: str  # English msgid with {named} parameters
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dc_field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +77,10 @@ class ImportReport:
     rows: int = 0
     created: int = 0
     skipped: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-    duplicates: list[Duplicate] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    lead_ids: list[int] = field(default_factory=list)
+    problems: list[RowProblem] = dc_field(default_factory=list)
+    duplicates: list[Duplicate] = dc_field(default_factory=list)
+    ignored_columns: list[str] = dc_field(default_factory=list)
+    lead_ids: list[int] = dc_field(default_factory=list)
 
 
 class ImportRejected(ValidationFailed):
