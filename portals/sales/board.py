@@ -63,7 +63,8 @@ def _context(p: Principal, the_board: board.Board, filters: dict[str, int | None
 async def pipeline_board(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     p = principal(request)
     filters = _filters(request.query_params)
-    ctx = _context(p, await board.load_board(db, p, **filters), filters)
+    loaded = await board.load_board(db, p, owner_id=filters["owner_id"], team_id=filters["team_id"])
+    ctx = _context(p, loaded, filters)
     if wants_fragment(request):
         return render(request, "sales/_pipeline_board.html", **ctx)
     return render(request, "sales/pipeline.html", **ctx, **await _choices(db, p))
@@ -101,7 +102,9 @@ async def pipeline_move(
     if not is_htmx(request.scope):
         return redirect(f"{BASE}?owner={filters['owner_id'] or ''}&team={filters['team_id'] or ''}")
     touched = [moved.stage_id] if moved.stage_id == source else [moved.stage_id, source]
-    the_board = await board.load_board(db, p, stage_ids=touched, **filters)
+    the_board = await board.load_board(
+        db, p, stage_ids=touched, owner_id=filters["owner_id"], team_id=filters["team_id"]
+    )
     return render(
         request,
         "sales/_pipeline_moved.html",

@@ -7,7 +7,7 @@ the detail page show exactly the deals the reader may see.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
@@ -43,11 +43,14 @@ register(NavItem(lazy("Sales"), lazy("Opportunities"), BASE, CRM_OPPORTUNITY_REA
 
 def visible(p: Principal) -> Select[Any]:
     """Deals the principal may see, with what a row shows next to them (account, owner)."""
-    stmt = (
-        select(Opportunity, Account.name.label("account_name"), User.full_name.label("owner_name"))
-        .join(Account, Account.id == Opportunity.account_id)
-        .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
-        .outerjoin(User, User.id == Opportunity.owner_id)
+    stmt = cast(
+        Select[Any],
+        (
+            select(Opportunity, Account.name.label("account_name"), User.full_name.label("owner_name"))
+            .join(Account, Account.id == Opportunity.account_id)
+            .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
+            .outerjoin(User, User.id == Opportunity.owner_id)
+        ),
     )
     return restrict(stmt, Opportunity, p, CRM_OPPORTUNITY_READ)
 
@@ -161,7 +164,9 @@ async def _form(
     account_id = optional_id(form.value("account_id")) or (opp.account_id if opp else None)
     owners = await reps.staff_in_scope(db, p, CRM_OPPORTUNITY_WRITE)
     if opp is not None and opp.owner_id and all(u.id != opp.owner_id for u in owners):
-        owners.insert(0, await db.get(User, opp.owner_id))  # keep today's owner choosable
+        current = await db.get(User, opp.owner_id)
+        if current is not None:
+            owners.insert(0, current)  # keep today's owner choosable
     # The lost stage needs a reason: deals are closed as lost from their page or the board.
     open_or_won = [s for s in await stages.list_stages(db, active_only=True) if not s.is_lost]
     return render(
@@ -173,7 +178,7 @@ async def _form(
         accounts=await account_options(db, p, selected=account_id),
         contact_options=[(c.id, c.full_name) for c in await contact_options(db, p, account_id)],
         stage_options=[(s.id, i18n.gettext(s.name)) for s in open_or_won],
-        owner_options=[(u.id, u.full_name) for u in owners if u is not None],
+        owner_options=[(u.id, u.full_name) for u in owners],
         allow_unassigned=p.scope_for(CRM_OPPORTUNITY_WRITE) == Scope.ALL,
         source_options=[(k, i18n.gettext(v)) for k, v in table.SOURCES],
         currency=opportunities.base_currency(),

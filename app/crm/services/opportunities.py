@@ -239,7 +239,8 @@ async def update_opportunity(
     opp = await get_writable_opportunity(session, principal, opportunity_id)
     errors: list[FieldError] = []
     values = _clean(data, errors, partial=True)
-    account_id, contact_id, campaign_id = opp.account_id, opp.contact_id, opp.campaign_id
+    account_id: int | None = opp.account_id
+    contact_id, campaign_id = opp.contact_id, opp.campaign_id
     if "account_id" in data:
         account_id = values["account_id"] = clean_optional_id(data.get("account_id"), "account_id", errors)
     if "contact_id" in data:

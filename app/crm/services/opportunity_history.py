@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -100,34 +101,33 @@ async def documents_for(
     """The quotes and sales orders made from this deal that the principal may see, newest first."""
     if not principal.can(CRM_ORDER_READ):
         return [], []
-    quotes = await session.execute(
-        restrict(
-            select(Quote.id, Quote.number, Quote.status, Quote.total, Quote.currency, Quote.valid_until)
-            .where(Quote.opportunity_id == opp.id)
-            .order_by(Quote.created_at.desc(), Quote.id.desc()),
-            Quote,
-            principal,
-            CRM_ORDER_READ,
-        )
+    # restrict() takes Select[Any]; these selects are typed per column (hence the casts).
+    quotes = cast(
+        Select[Any],
+        select(
+            Quote.id, Quote.number, Quote.status, Quote.total, Quote.currency, Quote.valid_until.label("day")
+        ).where(Quote.opportunity_id == opp.id),
     )
-    orders = await session.execute(
-        restrict(
-            select(
-                SalesOrder.id,
-                SalesOrder.number,
-                SalesOrder.status,
-                SalesOrder.total,
-                SalesOrder.currency,
-                SalesOrder.order_date,
-            )
-            .where(SalesOrder.opportunity_id == opp.id)
-            .order_by(SalesOrder.order_date.desc(), SalesOrder.id.desc()),
-            SalesOrder,
-            principal,
-            CRM_ORDER_READ,
+    orders = cast(
+        Select[Any],
+        select(
+            SalesOrder.id,
+            SalesOrder.number,
+            SalesOrder.status,
+            SalesOrder.total,
+            SalesOrder.currency,
+            SalesOrder.order_date.label("day"),
+        ).where(SalesOrder.opportunity_id == opp.id),
+    )
+    quote_rows = await session.execute(
+        restrict(quotes, Quote, principal, CRM_ORDER_READ).order_by(Quote.created_at.desc(), Quote.id.desc())
+    )
+    order_rows = await session.execute(
+        restrict(orders, SalesOrder, principal, CRM_ORDER_READ).order_by(
+            SalesOrder.order_date.desc(), SalesOrder.id.desc()
         )
     )
     return (
-        [LinkedDocument(*row) for row in quotes.all()],
-        [LinkedDocument(*row) for row in orders.all()],
+        [LinkedDocument(**row._mapping) for row in quote_rows.all()],
+        [LinkedDocument(**row._mapping) for row in order_rows.all()],
     )
