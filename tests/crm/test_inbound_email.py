@@ -301,3 +301,23 @@ async def test_an_agents_reply_is_mailed_threaded_and_the_answer_comes_back(gate
             .first()
         )
         assert (last.author_kind, last.body) == ("customer", "谢谢！")  # type: ignore[union-attr]
+
+
+async def test_two_deliveries_of_one_message_at_once_make_one_ticket(gateway, acme):
+    import asyncio
+
+    m = marker()
+    body = {
+        "from": f"twice.{m}@cust.example",
+        "subject": "Twice",
+        "text": "Hi",
+        "message_id": f"<twice-{m}@c.example>",
+    }
+    before = await table_counts(acme, *TABLES)
+    first, second = await asyncio.gather(
+        *(gateway.post("/api/v1/crm/inbound-email", json=body) for _ in range(2))
+    )
+    assert sorted(r.json()["outcome"] for r in (first, second)) == ["created", "duplicate"]
+    assert first.json()["ticket_id"] == second.json()["ticket_id"]
+    after = await table_counts(acme, *TABLES)
+    assert after["crm_tickets"] == before["crm_tickets"] + 1

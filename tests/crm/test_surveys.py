@@ -201,3 +201,28 @@ async def test_tokens_and_pending_surveys_for_the_customer_portal(acme):
         assert pending[0].path == f"/s/{pending[0].survey.token}"
         await surveys.answer_survey(s, pending[0].survey, csat=3, nps=7, comment="")
         assert await surveys.pending_surveys(s, t.account_id) == []  # type: ignore[arg-type]
+
+
+async def test_two_answers_at_once_count_once(app, acme):
+    import asyncio
+
+    t = await _closed_ticket(acme, None)
+    async with in_tenant(acme.slug) as (s, _):
+        await send_satisfaction_survey(_event(t), s)
+    survey = await _survey_of(t.id)
+    assert survey is not None
+
+    async def answer(csat: int) -> str:
+        async with in_tenant(acme.slug) as (s, _):
+            try:
+                await surveys.answer_survey(
+                    s, await surveys.survey_by_token(s, survey.token), csat=csat, nps=5, comment=""
+                )
+            except SurveyAlreadyAnswered:
+                return "refused"
+            return "answered"
+
+    assert sorted(await asyncio.gather(answer(2), answer(5))) == ["answered", "refused"]
+    stored = await _survey_of(t.id)
+    assert stored is not None
+    assert stored.csat in (2, 5)

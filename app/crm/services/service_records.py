@@ -135,13 +135,14 @@ async def _clean_parts(session: AsyncSession, value: object, errors: list[FieldE
             errors.append(FieldError(key, "Each part needs a description or product, a quantity and a cost."))
             continue
         product = products.get(product_id) if product_id is not None else None
+        product_field, description_field = f"{key}.product_id", f"{key}.description"
         if product_id is not None and (product is None or not product.active):
-            errors.append(FieldError(f"{key}.product_id", "Choose a product from the catalogue."))
-        description = clean_optional_text(raw.get("description"), f"{key}.description", errors, max_len=200)
+            errors.append(FieldError(product_field, "Choose a product from the catalogue."))
+        description = clean_optional_text(raw.get("description"), description_field, errors, max_len=200)
         if not description and product is not None:
             description = f"{product.sku} {product.name}"[:200]
         if not description and product_id is None:
-            errors.append(FieldError(f"{key}.description", "Describe the part or choose a product."))
+            errors.append(FieldError(description_field, "Describe the part or choose a product."))
         quantity = clean_decimal(raw.get("quantity"), f"{key}.quantity", errors, places=3, positive=True)
         default_cost = product.list_price if product is not None else None
         unit_cost = clean_decimal(
