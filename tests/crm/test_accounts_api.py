@@ -124,10 +124,14 @@ async def test_merge_over_the_api(app, acme):
     events = await outbox_count(ACCOUNTS_MERGED)
     async with api_as(app, acme, ALL) as api:
         itself = await api.post(f"/api/v1/crm/accounts/{a}/merge", json={"merge_id": a})
+        missing = await api.post(f"/api/v1/crm/accounts/{a}/merge", json={})
+        foreign = await api.post("/api/v1/crm/accounts/999999999/merge", json={})
         r = await api.post(f"/api/v1/crm/accounts/{a}/merge", json={"merge_id": b})
         again = await api.post(f"/api/v1/crm/accounts/{a}/merge", json={"merge_id": b})
         merged = await api.get(f"/api/v1/crm/accounts/{b}")
     assert (itself.status_code, problem_of(itself)["code"]) == (422, "merge_into_self")
+    assert [e["field"] for e in problem_of(missing)["errors"]] == ["merge_id"]
+    assert foreign.status_code == 404
     assert r.status_code == 200
     assert (r.json()["merged_id"], r.json()["moved"]) == (b, {"crm_contacts.account_id": 1})
     assert r.json()["account"]["email"] == f"drop@{m}.example"

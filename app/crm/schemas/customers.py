@@ -105,7 +105,9 @@ class AccountUpdate(Struct, forbid_unknown_fields=True):
 
 
 class AccountMerge(Struct, forbid_unknown_fields=True):
-    merge_id: Annotated[int, Meta(ge=1, description="The duplicate account to merge into this one.")]
+    # Optional in the schema so the account in the path is looked up (404) before the body is
+    # judged; a missing merge_id is then a 422 naming the field.
+    merge_id: Annotated[int, Meta(description="The duplicate account to merge into this one.")] | None = None
 
 
 class AccountMerged(Struct):
