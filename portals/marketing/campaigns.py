@@ -127,7 +127,7 @@ async def _form_context(db: AsyncSession) -> dict[str, Any]:
     return {
         "channel_options": [(k, i18n.gettext(v)) for k, v in CHANNEL_LABELS.items()],
         "segment_options": [
-            (sid, i18n.gettext("{name} ({n} accounts)", name=name, n=count))
+            (sid, i18n.ngettext("{name} ({n} account)", "{name} ({n} accounts)", count, name=name))
             for sid, name, count in segment_rows.all()
         ],
         "owner_options": [(u.id, u.full_name) for u in await users.active_staff(db)],

@@ -150,6 +150,12 @@ async def test_refused_actions_show_the_page_with_the_reason(app, acme):
         assert done.status_code == 422
         assert "Only a sent campaign, or one on another channel, can be completed." in done.text
         assert await counts(acme) == before
+        planned = await b.post(f"/marketing/campaigns/{cid}/unschedule")
+        assert planned.status_code == 422
+        assert "Only a scheduled campaign can be unscheduled." in planned.text
+        nobody = await b.post(f"/marketing/campaigns/{cid}/responses", {"email": "x@example.com"})
+        assert "No recipient of this campaign has this e-mail address." in nobody.text
+        assert await counts(acme) == before
         cancelled = await b.post(f"/marketing/campaigns/{cid}/cancel")
         assert cancelled.status_code == 303
         twice = await b.post(f"/marketing/campaigns/{cid}/cancel")

@@ -203,3 +203,33 @@ async def test_the_segment_list(app, acme):
     assert f'<a href="/marketing/segments/{seg.id}"><strong>{seg.name}</strong></a>' in page.text
     assert "Recency score (R, 1–5) at least 4" in page.text
     assert "Counting…" in page.text
+
+
+async def test_refused_segment_changes_leave_it_as_it_was(app, acme):
+    from app.crm.models import Campaign
+
+    async with acting_as(acme, "mia") as (s, mia):
+        seg = await segments.create_segment(
+            s,
+            mia,
+            {
+                "name": f"Kept {uuid.uuid4().hex[:6]}",
+                "rules": [{"field": "tags", "op": "any", "value": ["vip"]}],
+            },
+        )
+        s.add(Campaign(name=f"Uses {seg.name}", currency="CNY", segment_id=seg.id, status="planned"))
+    events = await outbox_count("crm.segment_refresh_requested")
+    async with signed_in(app, acme, "mia") as b:
+        bad = await b.post(f"/marketing/segments/{seg.id}", {"name": seg.name, "match": "all"} | rows(
+            ("recency", "lte", "soon", "", "")))  # fmt: skip
+        assert bad.status_code == 422
+        assert "Enter a whole number." in bad.text
+        busy = await b.post(f"/marketing/segments/{seg.id}/delete")
+        assert busy.status_code == 303
+        page = await b.get(busy.headers["location"])
+        assert f"The campaign Uses {seg.name} still uses this segment as its audience." in page.text
+    async with acting_as(acme, "ada") as (s, _):
+        kept = await s.get(Segment, seg.id)
+        assert kept is not None
+        assert kept.rules == [{"field": "tags", "op": "any", "value": ["vip"]}]
+    assert await outbox_count("crm.segment_refresh_requested") == events
