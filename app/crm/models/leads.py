@@ -110,7 +110,8 @@ class Lead(TenantBase, IdMixin, TimestampMixin, Owned):
     converted_opportunity_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("crm_opportunities.id", ondelete="SET NULL")
     )
-    search: Mapped[str] = mapped_column(TSVECTOR, Computed(_LEAD_SEARCH, persisted=True))
+    # Only ever used in WHERE clauses (search_leads): never loaded with the row.
+    search: Mapped[str] = mapped_column(TSVECTOR, Computed(_LEAD_SEARCH, persisted=True), deferred=True)
 
 
 class AssignmentRule(TenantBase, IdMixin, TimestampMixin):
