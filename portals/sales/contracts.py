@@ -57,7 +57,7 @@ _NEXT_DUE = (
 
 
 def listed(p: Principal) -> Select[Any]:
-    stmt = (
+    stmt: Any = (
         select(
             Contract,
             Account.name.label("account_name"),
@@ -135,7 +135,12 @@ async def contract_list(request: Request[Any, Any, Any], db: DbSession) -> Respo
     fragment = wants_fragment(request)
     spec = table(None if fragment else await documents.owner_options(db, p, CRM_CONTRACT_READ))
     page = await fetch_page(db, listed(p), spec, parse_query(request.query_params, spec), scalars=False)
-    ctx = {"page": page, "base": BASE, "labels": contracts.STATUS_LABELS, "today": tenant_today()}
+    ctx: dict[str, Any] = {
+        "page": page,
+        "base": BASE,
+        "labels": contracts.STATUS_LABELS,
+        "today": tenant_today(),
+    }
     ctx.update(documents.formatters())
     if fragment:
         return render(request, "sales/_contracts_table.html", **ctx)

@@ -136,8 +136,9 @@ async def opportunity_options(
 ) -> list[tuple[int, str]]:
     if account_id is None or not p.can(CRM_OPPORTUNITY_READ):
         return []
+    base: Any = select(Opportunity.id, Opportunity.name).where(Opportunity.account_id == account_id)
     stmt = restrict(
-        select(Opportunity.id, Opportunity.name).where(Opportunity.account_id == account_id),
+        base,
         Opportunity,
         p,
         CRM_OPPORTUNITY_READ,

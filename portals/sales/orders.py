@@ -86,7 +86,7 @@ def _owner(stmt: Select[Any], value: str) -> Select[Any]:
 
 
 def listed(p: Principal) -> Select[Any]:
-    stmt = (
+    stmt: Any = (
         select(SalesOrder, Account.name.label("account_name"), User.full_name.label("owner_name"))
         .join(Account, Account.id == SalesOrder.account_id)
         .outerjoin(User, User.id == SalesOrder.owner_id)
@@ -146,7 +146,12 @@ async def order_list(request: Request[Any, Any, Any], db: DbSession) -> Response
     fragment = wants_fragment(request)
     spec = table(None if fragment else await documents.owner_options(db, p, CRM_ORDER_READ))
     page = await fetch_page(db, listed(p), spec, parse_query(request.query_params, spec), scalars=False)
-    ctx = {"page": page, "base": BASE, "labels": orders.STATUS_LABELS, "tz": viewer_tz(request)}
+    ctx: dict[str, Any] = {
+        "page": page,
+        "base": BASE,
+        "labels": orders.STATUS_LABELS,
+        "tz": viewer_tz(request),
+    }
     ctx.update(documents.formatters())
     if fragment:
         return render(request, "sales/_orders_table.html", **ctx)

@@ -40,7 +40,7 @@ register(NavItem(lazy("Sales"), lazy("Quotes"), BASE, CRM_ORDER_READ, icon="file
 
 
 def listed(p: Principal) -> Select[Any]:
-    stmt = (
+    stmt: Any = (
         select(Quote, Account.name.label("account_name"), User.full_name.label("owner_name"))
         .join(Account, Account.id == Quote.account_id)
         .outerjoin(User, User.id == Quote.owner_id)
@@ -105,7 +105,12 @@ async def quote_list(request: Request[Any, Any, Any], db: DbSession) -> Response
     fragment = wants_fragment(request)
     spec = table(None if fragment else await documents.owner_options(db, p, CRM_ORDER_READ))
     page = await fetch_page(db, listed(p), spec, parse_query(request.query_params, spec), scalars=False)
-    ctx = {"page": page, "base": BASE, "labels": quotes.STATUS_LABELS, "tz": viewer_tz(request)}
+    ctx: dict[str, Any] = {
+        "page": page,
+        "base": BASE,
+        "labels": quotes.STATUS_LABELS,
+        "tz": viewer_tz(request),
+    }
     ctx.update(documents.formatters())
     if fragment:
         return render(request, "sales/_quotes_table.html", **ctx)

@@ -264,3 +264,19 @@ async def test_paid_instalments_and_closed_contracts_are_not_chased(acme, book):
     async with in_tenant(acme.slug) as (session, _):
         await send_collection_reminders(session, book.today + timedelta(days=30))
     assert len(await reminders_for(acme, book.marker)) == 1
+
+
+async def test_the_registered_daily_task_runs_with_a_session_and_is_idempotent(acme, book):
+    from app.kernel.periodic import periodic_task
+
+    task = periodic_task("crm.collection_reminders")
+    assert task is not None
+    assert (task.every, task.per_tenant) == (timedelta(days=1), True)
+    async with in_tenant(acme.slug) as (session, _):
+        first = await task.fn(session)
+    async with in_tenant(acme.slug) as (session, _):
+        again = await task.fn(session)
+    assert first["due"] >= 1
+    assert first["overdue"] >= 1
+    assert again == {"due": 0, "overdue": 0}
+    assert len(await reminders_for(acme, book.marker)) == 2

@@ -83,8 +83,8 @@ async def _drained() -> None:
     broker = get_broker()
 
     def empty() -> bool:
-        client = broker.client  # type: ignore[attr-defined]
-        ns = broker.namespace  # type: ignore[attr-defined]
+        client = broker.client
+        ns = broker.namespace
         return not client.hlen(f"{ns}:jobs.msgs") and not any(
             client.hlen(k) for k in client.keys(f"{ns}:__acks__.*.jobs")
         )

@@ -24,8 +24,17 @@ from app.security.models import User
 
 
 @periodic("crm.collection_reminders", every=timedelta(days=1))
-async def send_collection_reminders(session: AsyncSession, today: date | None = None) -> dict[str, int]:
-    today = today or tenant_today()
+async def collection_reminders(session: AsyncSession) -> dict[str, int]:
+    return await send_collection_reminders(session, tenant_today())
+
+
+@periodic("crm.quote_expiry", every=timedelta(days=1))
+async def quote_expiry(session: AsyncSession) -> int:
+    return await expire_quotes(session, tenant_today())
+
+
+async def send_collection_reminders(session: AsyncSession, today: date) -> dict[str, int]:
+    """Notify each owner once per instalment and kind; returns how many of each kind went out."""
     tenant = context.current_tenant()
     sent = {"due": 0, "overdue": 0}
     rows = (await session.execute(reminders_due(today))).all()
@@ -69,9 +78,8 @@ async def send_collection_reminders(session: AsyncSession, today: date | None = 
     return sent
 
 
-@periodic("crm.quote_expiry", every=timedelta(days=1))
-async def expire_quotes(session: AsyncSession, today: date | None = None) -> int:
-    today = today or tenant_today()
+async def expire_quotes(session: AsyncSession, today: date) -> int:
+    """Sent quotes whose validity ended before ``today`` become "expired"; returns how many."""
     stmt = (
         select(Quote)
         .where(Quote.status == "sent", Quote.valid_until < today)
