@@ -14,7 +14,7 @@ from app.crm.models import Campaign, Lead
 from app.crm.models.leads import SOURCE_LABELS, STATUS_LABELS
 from app.crm.services import leads
 from app.kernel import i18n
-from app.kernel.errors import DomainError
+from app.kernel.errors import DomainError, NotFound
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_LEAD_READ, CRM_LEAD_WRITE
@@ -100,7 +100,6 @@ async def _form_context(db: AsyncSession, p: Principal) -> dict[str, Any]:
     return {
         "owner_options": [(u.id, u.full_name) for u in await leads.assignable_owners(db, p)],
         "source_options": [(k, i18n.gettext(v)) for k, v in SOURCE_LABELS.items()],
-        "status_options": [(k, i18n.gettext(STATUS_LABELS[k])) for k in leads.EDITABLE_STATUSES],
         "campaign_options": [(c.id, c.name) for c in campaigns],
     }
 
@@ -133,6 +132,10 @@ async def lead_create(request: Request[Any, Any, Any], db: DbSession) -> Respons
                                                name=lead.full_name, owner=owner))  # fmt: skip
     else:
         flash(request, "success", i18n.gettext("Lead {name} is saved.", name=lead.full_name))
+    try:  # the rules may give it to someone the capturer cannot see: then back to the list
+        await leads.get_lead(db, p, lead.id)
+    except NotFound:
+        return redirect(BASE, request)
     return redirect(f"{BASE}/{lead.id}", request)
 
 

@@ -297,3 +297,36 @@ async def test_the_count_stops_at_the_cap(app, acme, monkeypatch):
         assert names_in(r.text, m) == ["Old", "Nia", "Dan", "Amy"]
         r = await b.get(f"/sales/leads?q={m}&per_page=10&f_owner=none")
         assert "1–1 of 1" in r.text
+
+
+async def test_a_lead_the_rules_give_to_someone_else_returns_the_rep_to_the_list(app, acme):
+    from sqlalchemy import any_, delete
+
+    from app.crm.models import AssignmentRule
+    from app.crm.services import lead_assignment
+
+    m = marker()
+    region = f"R-{m}"
+    async with in_tenant(acme.slug) as (s, _):
+        await lead_assignment.create_rule(
+            s,
+            {
+                "name": "To Dave",
+                "strategy": "fixed",
+                "active": "1",
+                "match_regions": region,
+                "user_ids": [str(acme.users["dave"])],
+            },
+        )
+    try:
+        async with signed_in(app, acme, "alice") as b:
+            r = await b.post(
+                "/sales/leads",
+                {"full_name": f"Routed {m}", "email": f"r{m}@x.example", "region": region, "owner_id": ""},
+            )
+            assert (r.status_code, r.headers["location"]) == (303, "/sales/leads")
+            page = await b.get("/sales/leads")
+            assert f"Lead Routed {m} is saved and assigned to Dave Rep." in page.text
+    finally:
+        async with in_tenant(acme.slug) as (s, _):
+            await s.execute(delete(AssignmentRule).where(any_(AssignmentRule.match_regions) == region))
