@@ -195,3 +195,29 @@ async def test_the_record_form_in_the_portal(app, acme):
         )  # fmt: skip
         # Typed in the reader's zone (acme: Asia/Shanghai, UTC+8), stored in UTC.
         assert stored.performed_at.astimezone(UTC).isoformat() == "2026-01-05T01:30:00+00:00"
+
+
+async def test_editing_a_record_in_the_portal_refuses_bad_input(app, acme):
+    t = await _ticket(acme)
+    async with acting_as(acme, "sue") as (s, sue):
+        record = await service_records.add_service_record(
+            s, sue, t.id, {"summary": "First visit", "labour_hours": "1"}
+        )
+    async with signed_in(app, acme, "sue") as b:
+        page = await b.get(f"/service/records/{record.id}")
+        assert page.status_code == 200
+        assert 'value="First visit"' in page.text
+        before = await table_counts(acme, *TABLES)
+        r = await b.post(f"/service/records/{record.id}", {"summary": "Second", "labour_rate": "-5"})
+        assert r.status_code == 422
+        assert "Must be at least 0." in r.text
+        assert await table_counts(acme, *TABLES) == before
+        ok = await b.post(
+            f"/service/records/{record.id}",
+            {"summary": "Second visit", "labour_hours": "2", "labour_rate": "50"},
+        )
+        assert ok.status_code == 303
+    async with in_tenant(acme.slug) as (s, _):
+        stored = await s.get(ServiceRecord, record.id)
+        assert stored is not None
+        assert (stored.summary, stored.total) == ("Second visit", Decimal("100.00"))

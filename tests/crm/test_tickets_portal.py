@@ -173,6 +173,9 @@ async def test_refused_actions_rerender_the_page_and_change_nothing(app, acme):
         r = await b.post(f"/service/tickets/{t.id}/status", {"status": "archived"})
         assert r.status_code == 422
         assert "Choose one of: open, pending, resolved, closed." in r.text
+        r = await b.post(f"/service/tickets/{t.id}/priority", {"priority": "critical"})
+        assert r.status_code == 422
+        assert "Choose one of: low, normal, high, urgent." in r.text
         r = await b.post(f"/service/tickets/{t.id}/assign", {"owner_id": str(acme.users["dave"])})
         assert r.status_code == 422
         assert "You may only assign records to yourself or your team." in r.text
