@@ -135,12 +135,16 @@ async def _run(
     return redirect("/crm/contacts" if kind == "contacts" else "/crm/accounts", request)
 
 
+def _choice(value: object, choices: tuple[str, ...], default: str) -> str:
+    return str(value) if value in choices else default
+
+
 @post(BASE, opt=perm(CRM_LEAD_IMPORT), request_max_body_size=MAX_UPLOAD)
 async def import_upload(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     form = await form_data(request)
     upload = form.pop("file", None)
-    kind = form.get("kind") if form.get("kind") in KINDS else "contacts"
-    policy = form.get("duplicates") if form.get("duplicates") in POLICIES else "stop"
+    kind = _choice(form.get("kind"), tuple(KINDS), "contacts")
+    policy = _choice(form.get("duplicates"), POLICIES, "stop")
     form.update(kind=kind, duplicates=policy)
     data = await upload.read() if isinstance(upload, UploadFile) else b""
     if not data:
@@ -155,17 +159,18 @@ async def import_confirm(request: Request[Any, Any, Any], db: DbSession) -> Resp
     form = await form_data(request)
     p = principal(request)
     token = str(form.get("token") or "")[:64]
-    policy = form.get("duplicates") if form.get("duplicates") in ("skip", "import") else "skip"
+    policy = _choice(form.get("duplicates"), ("skip", "import"), "skip")
     stashed = await get_redis().get(_stash_key(p, token)) if token else None
     if not stashed:
         error = ValidationFailed(
             [FieldError("file", "The uploaded file is no longer waiting; upload it again.")]
         )
         return _page(request, form=FormState({"kind": "contacts", "duplicates": policy}, error), status=422)
-    kind_bytes, _, data = bytes(stashed).partition(b"\n")
+    raw = stashed if isinstance(stashed, bytes) else str(stashed).encode()
+    kind_bytes, _, data = raw.partition(b"\n")
     kind = kind_bytes.decode() if kind_bytes.decode() in KINDS else "contacts"
     response = await _run(request, db, data, kind, policy, {"kind": kind, "duplicates": policy})
-    if response.status_code < 400:
+    if (response.status_code or 200) < 400:
         await get_redis().delete(_stash_key(p, token))
     return response
 

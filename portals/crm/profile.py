@@ -44,12 +44,9 @@ CARDS = {
 
 async def open_opportunities(db: AsyncSession, p: Principal, account_id: int) -> list[tuple[int, str]]:
     """The account's deals the user sees, newest first (the activity form's "about" choice)."""
-    stmt = restrict(
-        select(Opportunity.id, Opportunity.name).where(Opportunity.account_id == account_id),
-        Opportunity,
-        p,
-        CRM_OPPORTUNITY_READ,
-    ).order_by(Opportunity.created_at.desc())
+    stmt: Any = restrict(select(Opportunity.id), Opportunity, p, CRM_OPPORTUNITY_READ)
+    stmt = stmt.add_columns(Opportunity.name).where(Opportunity.account_id == account_id)
+    stmt = stmt.order_by(Opportunity.created_at.desc())
     return [(int(i), str(n)) for i, n in (await db.execute(stmt.limit(50))).all()]
 
 

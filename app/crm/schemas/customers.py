@@ -9,7 +9,7 @@ portal's forms show them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
@@ -176,20 +176,20 @@ def fields_sent(data: Struct) -> dict[str, Any]:
 def account_of(a: models.Account) -> Account:
     return Account(
         id=a.id,
-        kind=a.kind,
+        kind=cast(Kind, a.kind),
         name=a.name,
         legal_name=a.legal_name,
         email=a.email,
-        phone=a.phone,  # type: ignore[arg-type]
+        phone=a.phone,
         website=a.website,
         industry=a.industry,
         region=a.region,
         country=a.country,
         city=a.city,
         address=a.address,
-        lifecycle_stage=a.lifecycle_stage,
+        lifecycle_stage=cast(Stage, a.lifecycle_stage),
         source=a.source,
-        tags=list(a.tags or []),  # type: ignore[arg-type]
+        tags=list(a.tags or []),
         needs=a.needs or "",
         preferences=dict(a.preferences or {}),
         owner_id=a.owner_id,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, Text, func, insert, literal, select
+from sqlalchemy import BigInteger, Integer, Table, Text, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account
@@ -131,9 +131,11 @@ async def _existing_duplicates(session: AsyncSession, principal: Principal, rows
         if hit.line not in best or priority[hit.reason] < priority[best[hit.line].reason]:
             best[hit.line] = hit
     for row in rows:
-        if (hit := best.get(row.line)) is not None:
+        if (match := best.get(row.line)) is not None:
             name, email = row.values["name"], row.values.get("email")
-            row.duplicate = DuplicateRow(row.line, name, email, hit.id, hit.name, hit.name, hit.reason)
+            row.duplicate = DuplicateRow(
+                row.line, name, email, match.id, match.name, match.name, match.reason
+            )
 
 
 async def _insert(session: AsyncSession, principal: Principal, rows: list[_Row]) -> list[int]:
@@ -151,7 +153,7 @@ async def _insert(session: AsyncSession, principal: Principal, rows: list[_Row])
         .table_valued("tags", "ord", *TEXT_COLUMNS)
         .render_derived(name="src")
     )
-    table = Account.__table__
+    table = cast(Table, Account.__table__)
     text_values = [func.coalesce(src.c[c], "") if c == "needs" else src.c[c] for c in TEXT_COLUMNS]
     stmt = (
         insert(table)
@@ -164,7 +166,7 @@ async def _insert(session: AsyncSession, principal: Principal, rows: list[_Row])
         .returning(table.c.id)
     )  # fmt: skip
     ids = [int(i) for i in (await session.execute(stmt)).scalars()]
-    await audit_inserted(session, table, ids, "crm.accounts_imported")  # type: ignore[arg-type]
+    await audit_inserted(session, table, ids, "crm.accounts_imported")
     return ids
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +41,9 @@ async def account_summary(
     """Figures for an account the caller has already loaded (visibility checked by the caller).
     Amounts count only records in ``currency`` (the organisation's), so they add up."""
     year = utcnow().year
-    open_deals, pipeline, won = None, ZERO, ZERO
+    open_deals: int | None = None
+    pipeline, won = ZERO, ZERO
+    stmt: Any
     if principal.can(CRM_OPPORTUNITY_READ):
         stmt = (
             select(
@@ -66,7 +69,8 @@ async def account_summary(
         stmt = restrict(stmt.where(Opportunity.account_id == account_id), Opportunity, principal,
                         CRM_OPPORTUNITY_READ)  # fmt: skip
         open_deals, pipeline, won = (await session.execute(stmt)).one()
-    orders, ordered = None, ZERO
+    orders: int | None = None
+    ordered = ZERO
     if principal.can(CRM_ORDER_READ):
         stmt = select(
             func.count().filter(SalesOrder.status.in_(_BOOKED)),
@@ -80,7 +84,7 @@ async def account_summary(
             ),
         ).where(SalesOrder.account_id == account_id)
         orders, ordered = (await session.execute(restrict(stmt, SalesOrder, principal, CRM_ORDER_READ))).one()
-    tickets = None
+    tickets: int | None = None
     if principal.can(CRM_TICKET_READ):
         stmt = select(func.count()).where(
             Ticket.account_id == account_id, Ticket.status.not_in(("resolved", "closed"))

@@ -20,12 +20,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Integer,
+    Table,
     Text,
     func,
     insert,
@@ -226,10 +227,12 @@ async def _find_duplicates(session: AsyncSession, principal: Principal, plan: _P
         if current is None or priority[hit.reason] < priority[current.reason]:
             best[hit.line] = hit
     for row in plan.rows:
-        hit = best.get(row.line)
-        if hit is not None:
-            row.duplicate = DuplicateRow(row.line, row.contact["full_name"], row.contact.get("email"), hit.id,
-                                         hit.full_name, hit.account_name, hit.reason, None)  # fmt: skip
+        match = best.get(row.line)
+        if match is not None:
+            name, email = row.contact["full_name"], row.contact.get("email")
+            row.duplicate = DuplicateRow(
+                row.line, name, email, match.id, match.full_name, match.account_name, match.reason
+            )
 
 
 async def _insert_accounts(
@@ -253,7 +256,7 @@ async def _insert_accounts(
         .table_valued("name", "kind", "region", "tags", "ord")
         .render_derived(name="src")
     )
-    table = Account.__table__
+    table = cast(Table, Account.__table__)
     stmt = (
         insert(table)
         .from_select(
@@ -293,7 +296,7 @@ async def _insert_contacts(session: AsyncSession, rows: list[_Row], primary_for:
         .table_valued("account_id", "is_primary", "ord", *cols)
         .render_derived(name="src")
     )
-    table = Contact.__table__
+    table = cast(Table, Contact.__table__)
     columns = ["account_id", "is_primary", *cols]
     stmt = (
         insert(table)

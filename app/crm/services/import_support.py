@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from sqlalchemy import (
@@ -40,7 +41,7 @@ class RowProblem:
     line: int  # the line number people see in their editor (1 is the header)
     field: str  # the column
     message: str  # English msgid with {named} placeholders
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dc_field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,9 @@ class DuplicateRow:
 class ImportReport:
     kind: str  # "contacts" | "accounts"
     rows: int
-    ignored_columns: list[str] = field(default_factory=list)
-    problems: list[RowProblem] = field(default_factory=list)
-    duplicates: list[DuplicateRow] = field(default_factory=list)
+    ignored_columns: list[str] = dc_field(default_factory=list)
+    problems: list[RowProblem] = dc_field(default_factory=list)
+    duplicates: list[DuplicateRow] = dc_field(default_factory=list)
     created: int = 0  # records written (or that would be, before confirming)
     skipped: int = 0  # duplicates left out
     accounts_created: int = 0

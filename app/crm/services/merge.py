@@ -110,8 +110,9 @@ def references_to(target: Table) -> list[Reference]:
             col = fk.parent
             keys: list[tuple[Column[Any], ...]] = []
             for cons in table.constraints:
-                keyed = isinstance(cons, PrimaryKeyConstraint | UniqueConstraint)
-                if keyed and cons.columns.contains_column(col):
+                if not isinstance(cons, PrimaryKeyConstraint | UniqueConstraint):
+                    continue
+                if cons.columns.contains_column(col):
                     keys.append(tuple(c for c in cons.columns if c is not col))
             for index in table.indexes:
                 # Unique indexes on plain columns only; an expression or partial unique index that
@@ -171,7 +172,7 @@ def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def _fill_from(winner: Any, loser: Any, columns: Iterable[Column[Any]]) -> None:
+def _fill_from(winner: Any, loser: Any, columns: Iterable[Any]) -> None:
     for col in columns:
         if col.key in _NOT_FILLED or col.computed is not None:
             continue

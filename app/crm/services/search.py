@@ -29,7 +29,7 @@ from app.security.principal import Principal
 from app.security.record_rules import restrict
 
 MAX_QUERY = 200
-_SIMPLE = literal_column("'simple'::regconfig")
+_SIMPLE: Any = literal_column("'simple'::regconfig")
 _MIN_DIGITS = 5
 
 

@@ -128,14 +128,14 @@ async def opportunities_of(
     session: AsyncSession, principal: Principal, account_id: int, before: datetime | None, limit: int
 ) -> list[TimelineEntry]:
     stmt = (
-        select(Opportunity, PipelineStage, User.full_name)
+        restrict(select(Opportunity), Opportunity, principal, CRM_OPPORTUNITY_READ)
+        .add_columns(PipelineStage, User.full_name)
         .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
         .outerjoin(User, User.id == Opportunity.owner_id)
         .where(Opportunity.account_id == account_id, _before(Opportunity.created_at, before))
         .order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
         .limit(limit)
     )
-    stmt = restrict(stmt, Opportunity, principal, CRM_OPPORTUNITY_READ)
     out = []
     for o, stage, owner in (await session.execute(stmt)).all():
         tone = "ok" if stage.is_won else "err" if stage.is_lost else "info"
@@ -163,13 +163,13 @@ async def quotes_of(
     session: AsyncSession, principal: Principal, account_id: int, before: datetime | None, limit: int
 ) -> list[TimelineEntry]:
     stmt = (
-        select(Quote, User.full_name)
+        restrict(select(Quote), Quote, principal, CRM_ORDER_READ)
+        .add_columns(User.full_name)
         .outerjoin(User, User.id == Quote.owner_id)
         .where(Quote.account_id == account_id, _before(Quote.created_at, before))
         .order_by(Quote.created_at.desc(), Quote.id.desc())
         .limit(limit)
     )
-    stmt = restrict(stmt, Quote, principal, CRM_ORDER_READ)
     out = []
     for q, owner in (await session.execute(stmt)).all():
         status, tone = QUOTE_STATUS.get(q.status, (q.status, ""))
@@ -197,13 +197,13 @@ async def orders_of(
     session: AsyncSession, principal: Principal, account_id: int, before: datetime | None, limit: int
 ) -> list[TimelineEntry]:
     stmt = (
-        select(SalesOrder, User.full_name)
+        restrict(select(SalesOrder), SalesOrder, principal, CRM_ORDER_READ)
+        .add_columns(User.full_name)
         .outerjoin(User, User.id == SalesOrder.owner_id)
         .where(SalesOrder.account_id == account_id, _before(SalesOrder.created_at, before))
         .order_by(SalesOrder.created_at.desc(), SalesOrder.id.desc())
         .limit(limit)
     )
-    stmt = restrict(stmt, SalesOrder, principal, CRM_ORDER_READ)
     out = []
     for o, owner in (await session.execute(stmt)).all():
         status, tone = ORDER_STATUS.get(o.status, (o.status, ""))
@@ -231,13 +231,13 @@ async def tickets_of(
     session: AsyncSession, principal: Principal, account_id: int, before: datetime | None, limit: int
 ) -> list[TimelineEntry]:
     stmt = (
-        select(Ticket, User.full_name)
+        restrict(select(Ticket), Ticket, principal, CRM_TICKET_READ)
+        .add_columns(User.full_name)
         .outerjoin(User, User.id == Ticket.owner_id)
         .where(Ticket.account_id == account_id, _before(Ticket.created_at, before))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(limit)
     )
-    stmt = restrict(stmt, Ticket, principal, CRM_TICKET_READ)
     out = []
     for t, owner in (await session.execute(stmt)).all():
         status, tone = TICKET_STATUS.get(t.status, (t.status, ""))
