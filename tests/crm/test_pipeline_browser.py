@@ -199,7 +199,9 @@ async def test_report_pages_draw_their_charts(chromium, port, umbra):
         opp = umbra.deals["100 台 A2 打印机"]
         for path in (
             f"/sales/opportunities/{opp}",
+            f"/sales/opportunities/{opp}/edit",
             "/sales/opportunities",
+            "/sales/opportunities/new",
             "/sales/stages",
             "/sales/pipeline",
         ):

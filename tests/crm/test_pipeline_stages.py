@@ -125,7 +125,7 @@ async def test_switch_off_only_an_empty_open_stage(app, stagia):
         board = await b.get("/sales/pipeline")
         back = await b.post(f"/sales/stages/{stages['negotiation']}/activate")
     assert busy.status_code == 422
-    assert "1 open opportunities are still in this stage. Move them to another stage first." in busy.text
+    assert "Open opportunities in this stage: 1. Move them to another stage first." in busy.text
     assert won.status_code == 422
     assert "The won and lost stages close opportunities; they cannot be switched off." in won.text
     assert empty.status_code == 303

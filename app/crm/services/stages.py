@@ -34,7 +34,7 @@ class StageInUse(InvalidState):
     def __init__(self, count: int) -> None:
         super().__init__(
             "stage_in_use",
-            lazy("{count} open opportunities are still in this stage. Move them to another stage first."),
+            lazy("Open opportunities in this stage: {count}. Move them to another stage first."),
             count=count,
         )
 
