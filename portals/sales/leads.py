@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Campaign, Lead
 from app.crm.models.leads import SOURCE_LABELS, STATUS_LABELS
-from app.crm.services import leads
+from app.crm.services import lead_activities, leads
 from app.kernel import i18n
 from app.kernel.errors import DomainError, NotFound
 from app.kernel.i18n import lazy
@@ -185,7 +185,7 @@ async def _detail(
     action_error: str | None = None,
 ) -> Response[Any]:
     p = principal(request)
-    timeline = await leads.lead_activities(db, lead)
+    timeline = await lead_activities.lead_activities(db, lead)
     dup_leads, dup_contacts = await leads.possible_duplicates(db, p, lead)
     names = await leads.names_of(db, [lead.owner_id, *(a.user_id for a in timeline)])
     campaign = await db.get(Campaign, lead.campaign_id) if lead.campaign_id else None
@@ -263,7 +263,7 @@ async def lead_log_activity(
     request: Request[Any, Any, Any], db: DbSession, lead_id: FromPath[int]
 ) -> Response[Any]:
     async def act(p: Principal, lead: Lead, form: dict[str, Any]) -> None:
-        await leads.log_activity(db, p, lead.id, form)
+        await lead_activities.log_activity(db, p, lead.id, form)
 
     return await _action(request, db, lead_id, "activity_form", act, lazy("Logged on {name}'s timeline."))
 

@@ -11,7 +11,7 @@ from app.crm import events
 from app.crm.errors import AlreadyConverted
 from app.crm.models import Lead
 from app.crm.models.leads import LEAD_SOURCES
-from app.crm.services import leads
+from app.crm.services import lead_activities, leads
 from app.kernel.errors import NotFound, ValidationFailed
 from app.notifications.models import Notification
 from tests.crm.factories.leads import add_lead
@@ -264,7 +264,7 @@ async def test_logging_a_call_moves_a_new_lead_to_contacted(acme):
     async with acting_as(acme, "ada") as (s, _):
         lead = await add_lead(s, f"A {m}", owner_id=acme.users["alice"], team_id=acme.teams["East"])
     async with acting_as(acme, "alice") as (s, alice):
-        call = await leads.log_activity(
+        call = await lead_activities.log_activity(
             s,
             alice,
             lead.id,
@@ -274,7 +274,7 @@ async def test_logging_a_call_moves_a_new_lead_to_contacted(acme):
     async with acting_as(acme, "alice") as (s, alice):
         stored = await leads.get_lead(s, alice, lead.id)
         assert stored.status == "contacted"
-        timeline = await leads.lead_activities(s, stored)
+        timeline = await lead_activities.lead_activities(s, stored)
         assert [(a.kind, a.subject) for a in timeline] == [("call", "Intro call")]
 
 
@@ -285,7 +285,7 @@ async def test_logging_bad_activities_is_refused(acme):
     before = await count_rows(acme, "crm_activities", "lead_id = :id", id=lead.id)
     with pytest.raises(ValidationFailed) as exc:
         async with acting_as(acme, "alice") as (s, alice):
-            await leads.log_activity(
+            await lead_activities.log_activity(
                 s, alice, lead.id, {"kind": "fax", "subject": "", "occurred_at": "2999-01-01T10:00"}
             )
     assert errors_of(exc) == {

@@ -1,4 +1,4 @@
-"""Leads (CRM-2): capture, read under record rules, edit, qualify, disqualify, log activities.
+"""Leads (CRM-2): capture, read under record rules, edit, qualify and disqualify.
 
 lead = await create_lead(session, principal, {"full_name": "王芳", "email": "wf@example.cn"})
 lead = await get_lead(session, principal, lead_id)                       # NotFound if hidden
@@ -7,7 +7,8 @@ await disqualify_lead(session, principal, lead.id, reason="No budget this year")
 
 A lead created without an owner goes through the assignment rules (lead_assignment.py); when
 no rule matches it stays unassigned, and managers (team scope) see unassigned leads alongside
-their team's so that nothing captured is lost from view.
+their team's so that nothing captured is lost from view. The lead's timeline is in
+lead_activities.py, conversion in lead_conversion.py.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm import events
 from app.crm.errors import AlreadyConverted
-from app.crm.models import Activity, Campaign, Contact, Lead
+from app.crm.models import Campaign, Contact, Lead
 from app.crm.models.leads import LEAD_SOURCES
 from app.crm.services.contacts import full_name_of
 from app.crm.services.fields import (
@@ -40,7 +40,6 @@ from app.crm.services.fields import (
 from app.crm.services.lead_assignment import lead_staff, notify_owner, owner_by_rules
 from app.crm.services.ownership import assignment_for
 from app.crm.services.visibility import visible_contacts
-from app.kernel import context
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
@@ -54,7 +53,6 @@ from app.security.record_rules import visibility_clause
 # What a person may set by editing; "disqualified" needs a reason (disqualify_lead) and
 # "converted" only ever comes from convert_lead.
 EDITABLE_STATUSES = ("new", "contacted", "qualified")
-LOGGABLE_ACTIVITIES = ("call", "email", "meeting", "note")
 _TEXT_FIELDS = {"company": 200, "title": 120, "region": 80, "industry": 80, "source_detail": 200}
 
 
@@ -405,75 +403,3 @@ async def disqualify_lead(
         lead.disqualified_reason = text
         lead.qualified_at = None
     return lead
-
-
-# --- the lead's timeline ---------------------------------------------------------------------
-
-
-async def lead_activities(session: AsyncSession, lead: Lead, limit: int = 100) -> list[Activity]:
-    """The lead's timeline, newest first (the caller has read the lead under record rules)."""
-    stmt = (
-        select(Activity)
-        .where(Activity.lead_id == lead.id)
-        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
-        .limit(limit)
-    )
-    return list((await session.execute(stmt)).scalars())
-
-
-async def log_activity(
-    session: AsyncSession, principal: Principal, lead_id: int, data: Mapping[str, Any]
-) -> Activity:
-    """Record a call, e-mail, meeting or note on the lead; the first contact moves a new lead to
-    ``contacted``."""
-    lead = await get_writable_lead(session, principal, lead_id, lock=True)
-    errors: list[FieldError] = []
-    kind = clean_choice(data.get("kind"), "kind", errors, LOGGABLE_ACTIVITIES)
-    subject = clean_text(data.get("subject"), "subject", errors, required=True, max_len=200)
-    body = clean_long_text(data.get("body"), "body", errors, max_len=20_000)
-    direction = None
-    if kind in ("call", "email"):
-        direction = clean_choice(data.get("direction"), "direction", errors, ("in", "out"), default="out")
-    occurred_at = _clean_moment(data.get("occurred_at"), errors, _timezone_of(principal))
-    if errors:
-        raise ValidationFailed(errors)
-    async with audited(session, "crm.lead_activity_logged"):
-        activity = Activity(
-            kind=kind,
-            subject=subject,
-            body=body,
-            direction=direction,
-            occurred_at=occurred_at or utcnow(),
-            lead_id=lead.id,
-            account_id=lead.converted_account_id,
-            contact_id=lead.converted_contact_id,
-            user_id=principal.id if principal.kind == "user" else None,
-        )
-        session.add(activity)
-        if lead.status == "new" and kind != "note":
-            lead.status = "contacted"
-        await session.flush()
-    return activity
-
-
-def _timezone_of(principal: Principal) -> str:
-    tenant = context.current_tenant()
-    return principal.timezone or (tenant.timezone if tenant else None) or "UTC"
-
-
-def _clean_moment(value: object, errors: list[FieldError], tz: str) -> datetime | None:
-    if value is None or not str(value).strip():
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            errors.append(FieldError("occurred_at", "Enter a date and time as YYYY-MM-DD HH:MM."))
-            return None
-    if moment.tzinfo is None:  # a datetime-local field: the reader's wall clock
-        moment = moment.replace(tzinfo=ZoneInfo(tz))
-    if moment > utcnow():
-        errors.append(FieldError("occurred_at", "This moment is in the future."))
-    return moment
