@@ -276,6 +276,7 @@ async def order_print(
         doc=order,
         lines=await orders.order_lines(db, order.id),
         kind=i18n.gettext("Order confirmation"),
+        tz=viewer_tz(request),
         labels=orders.STATUS_LABELS,
         back_url=f"{BASE}/{order.id}",
         **(await document_context(db, order)),

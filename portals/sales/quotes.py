@@ -294,6 +294,7 @@ async def quote_print(
         doc=quote,
         lines=await quotes.quote_lines(db, quote.id),
         kind=i18n.gettext("Quotation"),
+        tz=viewer_tz(request),
         labels=quotes.STATUS_LABELS,
         **(await document_context(db, quote)),
     )
