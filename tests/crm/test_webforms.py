@@ -301,12 +301,14 @@ async def test_the_marketing_pages(app, acme):
     m = marker()
     async with signed_in(app, acme, "mia") as b:
         assert (await b.get("/marketing/forms")).status_code == 200
+        before = await count_rows(acme, "crm_web_forms")
         bad = await b.post(
             "/marketing/forms", {"name": "", "redirect_url": "javascript:alert(1)", "active": "1"}
         )
         assert bad.status_code == 422
         assert "This field is required." in bad.text
         assert "Enter a full web address starting with https://." in bad.text
+        assert await count_rows(acme, "crm_web_forms") == before
         r = await b.post(
             "/marketing/forms",
             {
