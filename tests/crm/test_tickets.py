@@ -361,3 +361,32 @@ async def test_tickets_written_directly_still_read_under_rules(acme):
             await tickets.get_ticket(s, sue, ticket.id)
     async with acting_as(acme, "ada") as (s, ada):
         assert (await tickets.get_ticket(s, ada, ticket.id)).subject == "Orphan"
+
+
+async def test_a_ticket_about_an_order_belongs_to_the_orders_account(acme):
+    from datetime import date
+    from decimal import Decimal
+
+    from app.crm.models import SalesOrder
+
+    async with acting_as(acme, "ada") as (s, _):
+        account, other = (
+            await add_account(s, f"Order Co {marker()}"),
+            await add_account(s, f"Other {marker()}"),
+        )
+        order = SalesOrder(
+            number=f"SO-T-{marker()}", account_id=account.id, currency="CNY", order_date=date(2026, 12, 1),
+            subtotal=Decimal("0"), tax_total=Decimal("0"), total=Decimal("0"),
+        )  # fmt: skip
+        s.add(order)
+        await s.flush()
+    async with acting_as(acme, "sue") as (s, sue):
+        t = await tickets.open_ticket(
+            s, sue, {"subject": "Late delivery", "sales_order_id": order.id}, channel="phone"
+        )
+        assert (t.account_id, t.sales_order_id) == (account.id, order.id)
+        with pytest.raises(ValidationFailed) as exc:
+            await tickets.open_ticket(
+                s, sue, {"subject": "Wrong", "sales_order_id": order.id}, channel="phone", account_id=other.id
+            )
+    assert errors_of(exc) == {"sales_order_id": "Choose an order of this customer."}

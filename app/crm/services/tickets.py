@@ -163,9 +163,10 @@ async def _check_order(
     order_id: int | None,
     account: Account | None,
     errors: list[FieldError],
-) -> None:
+) -> int | None:
+    """The order's account when the order is acceptable (staff may name an order alone)."""
     if order_id is None:
-        return
+        return None
     stmt = select(SalesOrder.account_id).where(SalesOrder.id == order_id)
     if _is_staff(principal):
         assert principal is not None
@@ -175,6 +176,8 @@ async def _check_order(
     foreign = account.id != order_account if account is not None else not _is_staff(principal)
     if order_account is None or foreign:
         errors.append(FieldError("sales_order_id", "Choose an order of this customer."))
+        return None
+    return int(order_account)
 
 
 async def _check_product(session: AsyncSession, product_id: int | None, errors: list[FieldError]) -> None:
@@ -218,7 +221,9 @@ async def open_ticket(
             errors.append(FieldError("contact_id", "Choose a contact of this account."))
     account = await _check_account(session, principal, account_id, errors)
     contact = await _check_contact(session, contact_id, account, errors)
-    await _check_order(session, principal, order_id, account, errors)
+    order_account = await _check_order(session, principal, order_id, account, errors)
+    if account is None and order_account is not None:  # the order says whose ticket it is
+        account = await _check_account(session, principal, order_account, errors)
     await _check_product(session, product_id, errors)
     if channel == "customer_portal" and account is None and not errors:
         errors.append(FieldError("account_id", "Choose an existing account."))
