@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Activity, Contact
-from app.crm.services import accounts, activities, contacts, customer_lists
+from app.crm.services import accounts, activities, contacts, customer_lists, portal_access
 from app.kernel import i18n
 from app.kernel.errors import DomainError, NotFound
 from app.kernel.i18n import lazy
@@ -188,7 +188,8 @@ async def contact_detail(
         kind_icons=activities.KIND_ICONS,
         can_write=can_write(account, p, CRM_ACCOUNT_WRITE),
         can_merge=p.can(CRM_ACCOUNT_MERGE),
-        can_invite=p.can(ADMIN_USERS_MANAGE) and bool(contact.email) and contact.portal_user_id is None,
+        can_invite=p.can(ADMIN_USERS_MANAGE),
+        portal_status=await portal_access.portal_status(db, contact),
         tz=viewer_tz(request),
     )
 

@@ -142,21 +142,25 @@ async def test_moving_a_contact_needs_a_target_the_user_may_change(acme):
     assert (moved.account_id, moved.is_primary) == (target, False)
 
 
-async def test_portal_invitation_form_only_for_user_admins_and_uninvited_contacts(app, acme):
+async def test_portal_invitation_form_only_for_user_admins(app, acme):
     account = await new_account(acme, "ada")
     with_mail = await new_contact(acme, account, "ada", full_name="Mailable", email=f"{mark()}@x.example")
     without = await new_contact(acme, account, "ada", full_name="No mail")
     action = f'action="/crm/contacts/{with_mail}/portal-invitation"'
     async with signed_in(app, acme, "ada") as b:
-        assert action in (await b.get(f"/crm/contacts/{with_mail}")).text
-        assert "portal-invitation" not in (await b.get(f"/crm/contacts/{without}")).text
-    async with signed_in(app, acme, "sam") as b:  # no admin.users.manage; account outside his team
+        page = await b.get(f"/crm/contacts/{with_mail}")
+        no_mail = await b.get(f"/crm/contacts/{without}")
+    assert action in page.text
+    assert "Invite to the customer portal" in page.text
+    assert 'disabled title="Add an e-mail address first."' in no_mail.text
+    async with signed_in(app, acme, "sam") as b:  # the account is outside his team
         assert (await b.get(f"/crm/contacts/{with_mail}")).status_code == 404
     mine = await new_contact(acme, await new_account(acme), full_name="Alice's", email=f"{mark()}@x.example")
-    async with signed_in(app, acme, "alice") as b:
+    async with signed_in(app, acme, "alice") as b:  # no admin.users.manage, nobody invited: no card
         page = await b.get(f"/crm/contacts/{mine}")
     assert page.status_code == 200
     assert "portal-invitation" not in page.text
+    assert "Customer portal" not in page.text
 
 
 async def test_only_one_primary_contact_per_account(acme):
