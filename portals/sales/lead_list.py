@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Lead
@@ -29,10 +29,10 @@ from app.security.principal import Principal
 from portals.tables import Column, Filter, Page, TableSpec, apply_query, parse_query
 
 COUNT_CAP = 1_000
-FEW_MATCHES = 1_000
+FEW_MATCHES = leads.FEW_MATCHES
 # The same sort keys, in a form no index matches (see the module docstring).
 _UNINDEXED = {
-    "created": Lead.created_at + literal_column("interval '0 seconds'"),
+    "created": leads.CREATED_UNINDEXED,
     "name": Lead.full_name + "",
     "score": Lead.score + 0,
 }
@@ -95,8 +95,7 @@ async def fetch_leads(
     """One page of ``stmt`` (already restricted by record rules) with the query's filters and sort."""
     query = parse_query(params, spec)
     stmt = apply_query(stmt, spec, query)
-    matching = stmt.with_only_columns(Lead.id).order_by(None).limit(COUNT_CAP + 1)
-    found = int(await session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+    found = await leads.count_up_to(session, stmt, COUNT_CAP)
     total = min(found, COUNT_CAP)
     key = spec.column(query.sort).sort  # type: ignore[union-attr]  # parse_query keeps declared sorts
     if query.q and found <= FEW_MATCHES:

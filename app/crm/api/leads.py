@@ -28,6 +28,11 @@ CurrentPrincipal = NamedDependency[Principal]
 
 # Newest first: the index ix_crm_leads_created (and its owner/status variants) read backwards.
 LEADS = Ordering("crm_leads", (Key(Lead.created_at, datetime), Key(Lead.id, int)), descending=True)
+# The same order for a search with few matches (app/crm/services/leads.py, FEW_MATCHES): same name
+# and values, so a cursor of one continues the other.
+LEADS_FEW = Ordering(
+    "crm_leads", (Key(leads.CREATED_UNINDEXED, datetime), Key(Lead.id, int)), descending=True
+)
 
 
 @get(
@@ -44,7 +49,9 @@ async def list_leads(
     source: Annotated[schemas.Source | None, QueryParameter()] = None,
     owner: Annotated[
         str | None,
-        QueryParameter(pattern=r"^(\d{1,18}|none)$", description="A user id, or `none` for unassigned leads."),
+        QueryParameter(
+            pattern=r"^(\d{1,18}|none)$", description="A user id, or `none` for unassigned leads."
+        ),
     ] = None,
     q: Annotated[str | None, QueryParameter(max_length=100)] = None,
     created_since: Annotated[
@@ -65,7 +72,8 @@ async def list_leads(
     since = as_utc(created_since)
     if since is not None:
         stmt = leads.created_since(stmt, since)
-    page = await fetch_page(db, stmt, LEADS, limit=limit, cursor=cursor)
+    few = bool(q) and await leads.count_up_to(db, stmt, leads.FEW_MATCHES) <= leads.FEW_MATCHES
+    page = await fetch_page(db, stmt, LEADS_FEW if few else LEADS, limit=limit, cursor=cursor)
     return schemas.LeadPage(items=[schemas.lead_of(r) for r in page.rows], next_cursor=page.next_cursor)
 
 

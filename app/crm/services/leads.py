@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, false, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm import events
@@ -131,6 +131,19 @@ def search_leads(stmt: Select[Any], q: str) -> Select[Any]:
         tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
         conditions.append(Lead.search.op("@@")(tsquery))
     return stmt.where(or_(*conditions))
+
+
+async def count_up_to(session: AsyncSession, stmt: Select[Any], cap: int) -> int:
+    """How many leads ``stmt`` selects, counting no further than ``cap + 1`` (cheap on 200,000)."""
+    matching = stmt.with_only_columns(Lead.id).order_by(None).limit(cap + 1)
+    return int(await session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+
+
+# A search that matches few leads must not be sorted by walking the date index looking for them
+# (PostgreSQL's guess; 270 ms on 200,000 leads): wrapped in "+ 0 seconds", the sort key matches no
+# index, so the trigram/full-text bitmap finds the matches and they are sorted afterwards.
+FEW_MATCHES = 1_000
+CREATED_UNINDEXED = Lead.created_at + literal_column("interval '0 seconds'")
 
 
 def with_status(stmt: Select[Any], status: str) -> Select[Any]:
