@@ -20,6 +20,7 @@ from app.kernel.web import DbSession
 from app.security.permissions import CRM_OPPORTUNITY_READ
 from portals.forms import optional_id
 from portals.nav import NavItem, register
+from portals.sales.pipeline_dates import month_label
 from portals.web import perm, principal, render
 
 BASE = "/sales/forecast"
@@ -42,7 +43,7 @@ def parse_month(value: object, default: date) -> date:
 
 def chart_config(report: fc.Forecast) -> dict[str, Any]:
     """Bars: weighted open pipeline and won per month; a line: the unweighted pipeline."""
-    labels = [i18n.format_date(m, "MMM y") for m in report.months]
+    labels = [month_label(m) for m in report.months]
     return {
         "type": "bar",
         "data": {
@@ -103,6 +104,7 @@ async def forecast_page(request: Request[Any, Any, Any], db: DbSession) -> Respo
         owner_choices=[(u.id, u.full_name) for u in await reps.staff_in_scope(db, p, CRM_OPPORTUNITY_READ)],
         team_choices=[(t.id, t.name) for t in await reps.teams_in_scope(db, p, CRM_OPPORTUNITY_READ)],
         is_current=start == current,
+        month_label=month_label,
     )
 
 

@@ -18,6 +18,7 @@ from app.crm.services.forecast import add_months
 from app.kernel import i18n
 from app.kernel.i18n import lazy
 from app.security.models import Team, User
+from portals.sales.pipeline_dates import month_label
 from portals.tables import Column, Filter, TableSpec
 
 STATUS_LABELS = {"open": lazy("Open"), "won": lazy("Won"), "lost": lazy("Lost")}
@@ -119,7 +120,7 @@ def close_choices(today: date) -> list[tuple[str, str]]:
     months = [add_months(first, n) for n in range(-6, 13)]
     return [
         ("overdue", lazy("Overdue (open)")),
-        *((m.strftime("%Y-%m"), i18n.format_date(m, "MMM y")) for m in months),
+        *((m.strftime("%Y-%m"), month_label(m)) for m in months),
         ("none", lazy("No close date")),
     ]
 

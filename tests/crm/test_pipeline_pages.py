@@ -4,6 +4,7 @@ of SQL statements, however many deals, columns or reps it shows. A page that sta
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -64,3 +65,31 @@ async def test_page_query_count_stays_at_its_baseline(app, quanta, path):
             r = await b.get(url)
     assert r.status_code == 200, r.text[:2000]
     assert len(statements) <= BASELINES[path], "\n".join(statements)
+
+
+async def test_pages_speak_the_readers_language(app, quanta):
+    """Dates and money follow the reader's locale (here Simplified Chinese) on every page."""
+    from sqlalchemy import update
+
+    from app.security.models import User
+    from tenants.service import in_tenant
+
+    async with in_tenant(quanta.slug) as (session, _):
+        await session.execute(update(User).where(User.id == quanta.users["sam"]).values(locale="zh_Hans"))
+    try:
+        async with signed_in(app, quanta, "sam") as b:
+            board = await b.get("/sales/pipeline")
+            fc = await b.get("/sales/forecast")
+            for path in (
+                "/sales/opportunities",
+                "/sales/performance",
+                f"/sales/opportunities/{quanta.deals['Label printers']}",
+            ):
+                assert (await b.get(path)).status_code == 200, path
+    finally:
+        async with in_tenant(quanta.slug) as (session, _):
+            await session.execute(update(User).where(User.id == quanta.users["sam"]).values(locale=None))
+    assert '<html lang="zh-Hans">' in board.text
+    assert re.search(r'<span class="card-date[^"]*" title="[^"]*">\d{1,2}月\d{1,2}日</span>', board.text)
+    assert "¥9,800.00" in board.text
+    assert re.search(r"<th class=\"num\">20\d\d年\d{1,2}月</th>", fc.text)
