@@ -276,4 +276,5 @@ async def test_a_reps_board_answers_under_150_ms_with_20000_deals(app, bulk):
             r = await b.get("/sales/pipeline")
             timings.append(time.perf_counter() - started)
             assert r.status_code == 200
+    print(f"board of one rep, 20,000 deals: median {statistics.median(timings) * 1000:.1f} ms over 7")
     assert statistics.median(timings) < 0.150, timings
