@@ -68,7 +68,7 @@ async def seeded(acme) -> dict[str, int]:
     async with in_tenant(acme.slug) as (s, _):
         east = acme.teams["East"]
         people = [
-            ("王芳", "上海明辉贸易有限公司", "采购经理", "web_form", "qualified", 80, "alice"),
+            ("王芳", f"上海明辉贸易有限公司 {m}", "采购经理", "web_form", "qualified", 80, "alice"),
             ("Li Lei", "Globe Tea Trading", "Owner", "event", "contacted", 55, "alice"),
             ("陈静", "深圳星河电子", "IT 主管", "referral", "new", 30, None),
             ("Olivia Stone", "Stone & Co", "CFO", "campaign", "disqualified", 10, "sam"),
@@ -78,7 +78,8 @@ async def seeded(acme) -> dict[str, int]:
             lead = await add_lead(
                 s, name, company=company, title=title, source=source, status=status, score=score,
                 owner_id=acme.users[owner] if owner else None, team_id=east if owner else None,
-                phone="+86 21 5555 0100", region="华东", email=f"{m}.{len(ids)}@example.cn",
+                phone="+86 21 5555 0100", region="华东",
+                email=f"b{len(ids)}{uuid.uuid4().hex[:8]}@example.cn",
                 message="需要 100 台 A2 打印机，请报价。" if len(ids) == 0 else "",
                 disqualified_reason="No budget this year" if status == "disqualified" else None,
             )  # fmt: skip
@@ -91,6 +92,7 @@ async def seeded(acme) -> dict[str, int]:
         )
         ids["form"] = form.id
         ids["form_key"] = form.key  # type: ignore[assignment]
+        ids["marker"] = m  # type: ignore[assignment]
     return ids
 
 
@@ -125,7 +127,7 @@ async def test_list_detail_and_conversion_in_the_browser(chromium, port, acme, s
     try:
         await page.goto(f"{page.base}/sales/leads")
         await shot(page, "leads-list")
-        await page.fill("input[name=q]", "明辉")
+        await page.fill("input[name=q]", str(seeded["marker"]))
         await expect(page.locator("#leads-table tbody tr")).to_have_count(1)
         await page.goto(f"{page.base}/sales/leads/{seeded['王芳']}")
         await expect(page.locator("ol.timeline li")).to_have_count(1)
