@@ -123,20 +123,20 @@ class LeadUpdate(Struct, forbid_unknown_fields=True):
     full_name: Name | UnsetType = UNSET
     first_name: Short | UnsetType = UNSET
     last_name: Short | UnsetType = UNSET
-    company: Name | None | UnsetType = UNSET
-    title: Annotated[str, Meta(max_length=120)] | None | UnsetType = UNSET
-    email: Annotated[str, Meta(max_length=254)] | None | UnsetType = UNSET
-    phone: Annotated[str, Meta(max_length=40)] | None | UnsetType = UNSET
-    region: Text80 | None | UnsetType = UNSET
-    country: Annotated[str, Meta(max_length=2)] | None | UnsetType = UNSET
-    industry: Text80 | None | UnsetType = UNSET
+    company: Name | UnsetType | None = UNSET
+    title: Annotated[str, Meta(max_length=120)] | UnsetType | None = UNSET
+    email: Annotated[str, Meta(max_length=254)] | UnsetType | None = UNSET
+    phone: Annotated[str, Meta(max_length=40)] | UnsetType | None = UNSET
+    region: Text80 | UnsetType | None = UNSET
+    country: Annotated[str, Meta(max_length=2)] | UnsetType | None = UNSET
+    industry: Text80 | UnsetType | None = UNSET
     source: Source | UnsetType = UNSET
-    source_detail: Name | None | UnsetType = UNSET
-    campaign_id: int | None | UnsetType = UNSET
+    source_detail: Name | UnsetType | None = UNSET
+    campaign_id: int | UnsetType | None = UNSET
     status: EditableStatus | UnsetType = UNSET
     score: Annotated[int, Meta(ge=0, le=100)] | UnsetType = UNSET
     message: Annotated[str, Meta(max_length=5000)] | UnsetType = UNSET
-    owner_id: int | None | UnsetType = UNSET
+    owner_id: int | UnsetType | None = UNSET
 
 
 class LeadQualify(Struct, forbid_unknown_fields=True):
