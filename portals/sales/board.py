@@ -24,7 +24,7 @@ from app.security.permissions import CRM_OPPORTUNITY_READ, CRM_OPPORTUNITY_WRITE
 from app.security.principal import Principal
 from portals.forms import optional_id, wants_fragment
 from portals.nav import NavItem, register
-from portals.sales.pipeline_dates import day_label
+from portals.sales.pipeline_format import CardFormats
 from portals.web import flash, form_data, perm, principal, redirect, render
 
 BASE = "/sales/pipeline"
@@ -57,7 +57,7 @@ def _context(p: Principal, the_board: board.Board, filters: dict[str, int | None
         "per_column": board.CARDS_PER_COLUMN,
         "closed_days": board.CLOSED_DAYS,
         "today": utcnow().date(),
-        "day_label": day_label,
+        "fmt": CardFormats(),
     }
 
 

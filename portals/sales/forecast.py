@@ -20,7 +20,7 @@ from app.kernel.web import DbSession
 from app.security.permissions import CRM_OPPORTUNITY_READ
 from portals.forms import optional_id
 from portals.nav import NavItem, register
-from portals.sales.pipeline_dates import month_label
+from portals.sales.pipeline_format import month_label
 from portals.web import perm, principal, render
 
 BASE = "/sales/forecast"

@@ -18,7 +18,7 @@ from app.crm.services.forecast import add_months
 from app.kernel import i18n
 from app.kernel.i18n import lazy
 from app.security.models import Team, User
-from portals.sales.pipeline_dates import month_label
+from portals.sales.pipeline_format import month_label
 from portals.tables import Column, Filter, TableSpec
 
 STATUS_LABELS = {"open": lazy("Open"), "won": lazy("Won"), "lost": lazy("Lost")}
