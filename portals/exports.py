@@ -68,6 +68,6 @@ async def csv_export(
     filename = f"{name}-{utcnow().date().isoformat()}.csv"
     return Response(
         body,
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )

@@ -1,12 +1,10 @@
 """The kanban board (CRM-3): columns and exact totals under the record rules, the owner and team
 filters, the closed-deal window, moves between and within columns through the htmx endpoint,
-refused moves that change nothing — and the 150 ms target with 20,000 deals in the tenant."""
+refused moves that change nothing — and a rep's board over 20,000 deals (through the index)."""
 
 from __future__ import annotations
 
 import re
-import statistics
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -261,7 +259,8 @@ async def test_a_reps_board_reads_only_their_cards_through_the_index(bulk):
     assert "Seq Scan on crm_opportunities" not in plan, plan
 
 
-async def test_a_reps_board_answers_under_150_ms_with_20000_deals(app, bulk):
+async def test_a_reps_board_with_20000_deals_shows_a_page_of_their_cards_per_column(app, bulk):
+    """Correctness at scale only; the 150 ms target is measured by bench/crm_pages.py, not here."""
     async with acting_as(bulk, "alice") as (session, p):
         loaded = await board.load_board(session, p)
     assert loaded.open_count == sum(c.count for c in loaded.columns if not c.closing)
@@ -269,12 +268,6 @@ async def test_a_reps_board_answers_under_150_ms_with_20000_deals(app, bulk):
     total = sum(c.count for c in loaded.columns)
     assert 600 < total < 1000  # alice's 1,000 less those closed before the window
     async with signed_in(app, bulk, "alice") as b:
-        await b.get("/sales/pipeline")  # warm
-        timings = []
-        for _ in range(7):
-            started = time.perf_counter()
-            r = await b.get("/sales/pipeline")
-            timings.append(time.perf_counter() - started)
-            assert r.status_code == 200
-    print(f"board of one rep, 20,000 deals: median {statistics.median(timings) * 1000:.1f} ms over 7")
-    assert statistics.median(timings) < 0.150, timings
+        r = await b.get("/sales/pipeline")
+    assert r.status_code == 200
+    assert r.text.count('class="card-name"') == sum(len(c.cards) for c in loaded.columns)
