@@ -87,3 +87,16 @@ async def test_search_page(app, acme):
     assert f"王芳{m}" in r.text
     assert f"李雷{m}" in r.text
     assert "Nothing matches “zzqqxx-nothing”." in nothing.text
+
+
+async def test_counts_stop_at_a_cap(acme, monkeypatch):
+    m = mark()
+    for i in range(4):
+        await new_account(acme, "alice", name=f"Capped {m} {i}")
+    monkeypatch.setattr(search, "MAX_COUNTED", 2)
+    async with acting_as(acme, "alice") as (session, principal):
+        capped = await search.search_everything(session, principal, f"capped {m}", limit=1)
+        exact = await search.search_everything(session, principal, f"capped {m}", limit=10)
+    hits = capped.accounts
+    assert (len(hits.rows), hits.total, hits.more_than_counted) == (1, 3, True)
+    assert (exact.accounts.total, exact.accounts.more_than_counted) == (4, False)

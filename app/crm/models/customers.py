@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -15,6 +16,8 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    bindparam,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
@@ -40,6 +43,29 @@ _CONTACT_SEARCH = (
     "to_tsvector('simple'::regconfig, coalesce(full_name, '') || ' ' || coalesce(email, '') || ' ' || "
     "coalesce(phone, '') || ' ' || coalesce(mobile, '') || ' ' || coalesce(title, ''))"
 )
+# A company name's core for similarity: lower case, without legal forms (有限公司, Co., Ltd., GmbH…),
+# spaces and punctuation — "上海张伟科技有限公司" and "上海明辉科技有限公司" share most trigrams of their
+# full names but few of their cores. Constants stay literals in the SQL (never bound parameters), so
+# queries match the expression of the GiST index below exactly (app/crm/services/duplicates.py).
+LEGAL_FORMS_RE = (
+    r"股份有限公司|有限责任公司|有限公司|集团|公司"
+    r"|\m(co|ltd|limited|inc|corp|corporation|company|gmbh|llc|plc|ag|sa|bv|srl|pte)\M\.?"
+)
+PUNCTUATION_RE = r"[[:space:][:punct:]（）【】《》，。、·：；]+"
+
+
+def _sql_text(value: str) -> Any:
+    """A constant rendered into the SQL text (not a bound parameter), so the index can match."""
+    return bindparam(None, value, type_=String, literal_execute=True)
+
+
+def name_core(column: Any) -> Any:
+    """SQL for the core of a name (see LEGAL_FORMS_RE)."""
+    empty, flags = _sql_text(""), _sql_text("g")
+    stripped = func.regexp_replace(func.lower(column), _sql_text(LEGAL_FORMS_RE), empty, flags)
+    return func.regexp_replace(stripped, _sql_text(PUNCTUATION_RE), empty, flags)
+
+
 # Digits only, so "+86 138-0013-8000" and "13800138000" compare equal in duplicate detection.
 _PHONE_DIGITS = "regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g')"
 
@@ -57,6 +83,8 @@ class Account(TenantBase, IdMixin, TimestampMixin, Owned):
         CheckConstraint("lifecycle_stage IN ('prospect', 'customer', 'partner', 'churned')", name="stage"),
         Index("ix_crm_accounts_search", "search", postgresql_using="gin"),
         Index("ix_crm_accounts_email_lower", text("lower(email)")),
+        # Exact names, case-insensitive: the import's account matching, lead conversion.
+        Index("ix_crm_accounts_name_lower", text("lower(name)")),
         Index("ix_crm_accounts_phone_digits", "phone_digits"),
         Index("ix_crm_accounts_tags", "tags", postgresql_using="gin"),
         Index("ix_crm_accounts_owner_name", "owner_id", text("lower(name)")),
@@ -162,4 +190,11 @@ class Activity(TenantBase, IdMixin):
 
 # Substring and similarity search (pg_trgm): duplicate detection and Chinese names.
 trgm_index("ix_crm_accounts_name_trgm", Account.name)
+# Nearest cores first (KNN, ``<->``): the few most similar accounts without scoring every one.
+Index(
+    "ix_crm_accounts_name_core",
+    name_core(Account.name).label("name_core"),
+    postgresql_using="gist",
+    postgresql_ops={"name_core": "public.gist_trgm_ops"},
+)
 trgm_index("ix_crm_contacts_name_trgm", Contact.full_name)

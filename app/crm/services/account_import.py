@@ -117,7 +117,7 @@ async def _existing_duplicates(session: AsyncSession, principal: Principal, rows
         )
         return stmt if clause is None else stmt.where(clause)
 
-    similar = trgm_similar(func.lower(Account.name), r.c.name) & (
+    similar = trgm_similar(core_expr(Account.name), r.c.core) & (  # the GiST index on the core
         name_score(core_expr(Account.name), r.c.core) >= NAME_THRESHOLD
     )
     query = branch(REASON_SAME_NAME, func.lower(Account.name) == r.c.name).union_all(

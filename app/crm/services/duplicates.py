@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, case, cast, false, func, literal, or_, select, true
+from sqlalchemy import Float, Select, and_, case, cast, false, func, literal, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.crm.models import Account, Contact
+from app.crm.models.customers import name_core
 from app.crm.services.fields import phone_digits
 from app.crm.services.visibility import account_clause
 from app.kernel.i18n import lazy
@@ -41,11 +42,6 @@ REASON_EMAIL = lazy("Same e-mail address")
 REASON_PHONE = lazy("Same phone number")
 REASON_NAME = lazy("Similar name")
 
-_LEGAL_FORMS = (
-    r"股份有限公司|有限责任公司|有限公司|集团|公司"
-    r"|\m(co|ltd|limited|inc|corp|corporation|company|gmbh|llc|plc|ag|sa|bv|srl|pte)\M\.?"
-)
-_PUNCT = r"[[:space:][:punct:]（）【】《》，。、·：；]+"
 _PY_LEGAL = re.compile(
     r"股份有限公司|有限责任公司|有限公司|集团|公司"
     r"|\b(co|ltd|limited|inc|corp|corporation|company|gmbh|llc|plc|ag|sa|bv|srl|pte)\b\.?"
@@ -59,9 +55,13 @@ def core_name(name: str | None) -> str:
 
 
 def core_expr(column: Any) -> Any:
-    return func.regexp_replace(
-        func.regexp_replace(func.lower(column), _LEGAL_FORMS, "", "g"), _PUNCT, "", "g"
-    )
+    """The SQL core of a name: the expression of the GiST index ix_crm_accounts_name_core."""
+    return name_core(column)
+
+
+def nearest_first(column: Any, core: Any) -> Any:
+    """ORDER BY the trigram distance of the column's core to ``core`` (KNN on the GiST index)."""
+    return name_core(column).op("OPERATOR(public.<->)")(core)
 
 
 def trgm_similar(left: Any, right: Any) -> Any:
@@ -142,25 +142,35 @@ async def similar_accounts(
     score = name_score(core_expr(Account.name), literal(core)) if len(core) >= 2 else literal(0.0)
     same_email = (func.lower(Account.email) == email) if email else false()
     same_phone = (Account.phone_digits == digits) if digits and len(digits) >= 6 else false()
-    candidates = [same_email, same_phone]
+    clause = account_clause(principal)
+
+    def candidates(stmt: Select[Any], n: int) -> Select[Any]:
+        stmt = stmt.where(Account.merged_into_id.is_(None))
+        if exclude_id is not None:
+            stmt = stmt.where(Account.id != exclude_id)
+        return (stmt if clause is None else stmt.where(clause)).limit(n)
+
+    # A few candidates by index (each bounded), then the scores of those only: the cost does not
+    # grow with the number of accounts, however many share a word with the name typed.
+    parts = []
+    if email:
+        parts.append(candidates(select(Account.id).where(same_email), limit))
+    if digits and len(digits) >= 6:
+        parts.append(candidates(select(Account.id).where(same_phone), limit))
     if len(core) >= 2:
-        candidates += [
-            trgm_similar(func.lower(Account.name), name.lower()),
-            func.lower(Account.name).like(f"%{_like_escape(core)}%"),
-        ]
+        parts.append(candidates(select(Account.id).order_by(nearest_first(Account.name, core)), 4 * limit))
+    if len(name) >= 3:  # "华为技术" inside "深圳华为技术有限公司" (the trigram index serves LIKE)
+        pattern = f"%{_like_escape(name.lower())}%"
+        parts.append(candidates(select(Account.id).where(func.lower(Account.name).like(pattern)), 4 * limit))
+    ids = union(*[p.subquery().select() for p in parts]) if len(parts) > 1 else parts[0]
     total = case((same_email, EMAIL_SCORE), (same_phone, PHONE_SCORE), else_=cast(score, Float))
     stmt = (
         select(Account, same_email, same_phone, score)
-        .where(Account.merged_into_id.is_(None), or_(*candidates))
+        .where(Account.id.in_(ids))
         .where(or_(same_email, same_phone, score >= NAME_THRESHOLD))
         .order_by(total.desc(), Account.id)
         .limit(limit)
     )
-    if exclude_id is not None:
-        stmt = stmt.where(Account.id != exclude_id)
-    clause = account_clause(principal)
-    if clause is not None:
-        stmt = stmt.where(clause)
     out = []
     for account, by_email, by_phone, similarity in (await session.execute(stmt)).all():
         out.append(
@@ -266,17 +276,33 @@ async def duplicate_account_pairs(
     score = name_score(core_expr(b.name), core_expr(w.name))
     same_email = and_(w.email.is_not(None), func.lower(b.email) == func.lower(w.email))
     same_phone = b.phone_digits == func.nullif(w.phone_digits, "")
+    near = (
+        select(b.id)
+        .where(b.id != w.id, b.merged_into_id.is_(None), b.archived_at.is_(None))
+        .order_by(nearest_first(b.name, core_expr(w.name)))
+        .limit(5)
+        .correlate(window_sq)
+    )
+    exact = (
+        select(b.id)
+        .where(b.id != w.id, b.merged_into_id.is_(None), or_(same_email, same_phone))
+        .limit(5)
+        .correlate(window_sq)
+    )
+    if ruled:
+        near, exact = (
+            near.where(account_clause_for(b, principal)),
+            exact.where(account_clause_for(b, principal)),
+        )
+    candidates = union(near.subquery().select(), exact.subquery().select()).subquery("c")
     match = (
         select(b.id.label("other_id"), same_email.label("by_email"), same_phone.label("by_phone"),
                score.label("name_score"))
-        .where(b.id != w.id, b.merged_into_id.is_(None), b.archived_at.is_(None))
-        .where(or_(same_email, same_phone, trgm_similar(func.lower(b.name), func.lower(w.name))))
+        .where(b.id.in_(select(candidates.c.id)))
         .where(or_(same_email, same_phone, score >= NAME_THRESHOLD))
         .order_by(score.desc())
         .limit(3)
     )  # fmt: skip
-    if ruled:
-        match = match.where(account_clause_for(b, principal))
     lateral = match.lateral("m")
     rows = (
         await session.execute(

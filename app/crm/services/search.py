@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, func, literal, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Contact, Lead
@@ -107,7 +107,8 @@ def account_rank(q: str) -> list[Any]:
 @dataclass(frozen=True)
 class Hits:
     rows: list[Any]
-    total: int
+    total: int  # exact, or MAX_COUNTED + 1 when there are more
+    more_than_counted: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,11 +123,18 @@ class SearchResults:
         return self.accounts.total + self.contacts.total + (self.leads.total if self.leads else 0)
 
 
+MAX_COUNTED = 1000  # "1,000+" beyond: counting every match of a one-letter query costs more than it tells
+
+
 async def _hits(session: AsyncSession, stmt: Any, limit: int, *, pairs: bool = False) -> Hits:
-    """The first ``limit`` rows and the number of all matches, in one statement (a window count)."""
-    rows = (await session.execute(stmt.add_columns(func.count().over()).limit(limit))).all()
-    total = int(rows[0][-1]) if rows else 0
-    return Hits([tuple(r[:-1]) if pairs else r[0] for r in rows], total)
+    """The first ``limit`` rows and how many match (counted up to MAX_COUNTED)."""
+    rows = (await session.execute(stmt.limit(limit))).all()
+    total, more = len(rows), False
+    if total == limit:
+        capped = stmt.order_by(None).with_only_columns(literal(1)).limit(MAX_COUNTED + 1).subquery()
+        total = int((await session.execute(select(func.count()).select_from(capped))).scalar_one())
+        more = total > MAX_COUNTED
+    return Hits([tuple(r) if pairs else r[0] for r in rows], total, more)
 
 
 async def search_everything(
