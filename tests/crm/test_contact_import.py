@@ -303,3 +303,20 @@ def test_the_export_formula_guard_is_undone_on_import():
         "x": "'",
         "tag": "=1+1",
     }
+
+
+async def test_the_upload_route_takes_files_over_the_default_body_limit(app, acme):
+    m = mark()
+    notes = "n" * 1000
+    header = ["account_name", "full_name", "notes"]
+    big = csv_bytes(header, [[f"Big {m}", f"Person {m} {i}", notes] for i in range(2600)])
+    assert len(big) > 2 * 1024 * 1024  # the application's default limit
+    async with signed_in(app, acme, "alice") as b:
+        await b.get("/crm/import")
+        r = await b.client.post(
+            "/crm/import",
+            data={"csrf_token": b.csrf, "kind": "contacts", "duplicates": "stop"},
+            files={"file": ("big.csv", big, "text/csv")},
+        )
+    assert r.status_code == 303
+    assert await count_rows(acme, "crm_contacts", "full_name LIKE :p", p=f"Person {m} %") == 2600

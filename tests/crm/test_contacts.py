@@ -187,3 +187,15 @@ async def test_typing_hints_for_contacts(app, acme):
     assert "Same e-mail address" in by_mail.text
     assert "Similar name" in by_name.text
     assert f"Hint {m}" not in nothing.text  # a name alone, at no account, proves nothing
+
+
+async def test_account_picker_lists_visible_matches_only(app, acme):
+    m = mark()
+    mine = await new_account(acme, name=f"Pick {m} Alpha")
+    theirs = await new_account(acme, "dave", name=f"Pick {m} Beta")
+    async with signed_in(app, acme, "alice") as b:
+        r = await b.get(f"/crm/accounts/lookup?account_q=pick+{m}", headers={"HX-Request": "true"})
+        none = await b.get("/crm/accounts/lookup?account_q=zzz-none", headers={"HX-Request": "true"})
+    assert f'name="account_id" value="{mine}" checked' in r.text
+    assert f'value="{theirs}"' not in r.text
+    assert "No account matches “zzz-none”." in none.text

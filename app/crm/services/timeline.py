@@ -56,6 +56,12 @@ ORDER_STATUS = {
     "invoiced": (lazy("Invoiced"), "ok"),
     "cancelled": (lazy("Cancelled"), "err"),
 }
+TICKET_PRIORITY = {
+    "low": lazy("Low"),
+    "normal": lazy("Normal"),
+    "high": lazy("High"),
+    "urgent": lazy("Urgent"),
+}
 TICKET_STATUS = {
     "new": (lazy("New"), "info"),
     "open": (lazy("Open"), "info"),
@@ -253,7 +259,7 @@ async def tickets_of(
                 status=status,
                 tone=tone,
                 actor=owner,
-                extra={"priority": t.priority, "channel": t.channel},
+                extra={"priority": TICKET_PRIORITY.get(t.priority, t.priority), "channel": t.channel},
             )
         )
     return out
