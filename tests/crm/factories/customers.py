@@ -20,8 +20,13 @@ async def _admin_id(session: AsyncSession) -> int:
 async def make_account(session: AsyncSession, tenant: Any, marker: str) -> int:
     from app.crm.models import Account
 
-    account = Account(name=f"Account {marker}", kind="company", lifecycle_stage="customer",
-                      owner_id=await _admin_id(session), email=f"{marker}@account.example")  # fmt: skip
+    account = Account(
+        name=f"Account {marker}",
+        kind="company",
+        lifecycle_stage="customer",
+        owner_id=await _admin_id(session),
+        email=f"{marker}@account.example",
+    )
     session.add(account)
     await session.flush()
     return account.id
@@ -32,8 +37,14 @@ async def make_contact(session: AsyncSession, tenant: Any, marker: str) -> int:
     from app.crm.models import Contact
 
     account_id = await make_account(session, tenant, marker)
-    contact = Contact(account_id=account_id, first_name="Contact", last_name=marker,
-                      full_name=f"Contact {marker}", email=f"{marker}@contact.example", is_primary=True)  # fmt: skip
+    contact = Contact(
+        account_id=account_id,
+        first_name="Contact",
+        last_name=marker,
+        full_name=f"Contact {marker}",
+        email=f"{marker}@contact.example",
+        is_primary=True,
+    )
     session.add(contact)
     await session.flush()
     return contact.id
