@@ -151,7 +151,7 @@ async def sales_staff(session: AsyncSession) -> list[User]:
     return list(dict.fromkeys((await session.execute(stmt)).scalars()))
 
 
-def _company(rnd: random.Random, i: int) -> tuple[str, str, str, str | None]:
+def _company(rnd: random.Random, i: int) -> tuple[str, str, str, str]:
     """(name, legal name, city, region) of the i-th account."""
     if i == 0:
         return "上海明辉贸易有限公司", "上海明辉贸易有限公司", "上海", "华东"
