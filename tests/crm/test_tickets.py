@@ -179,9 +179,11 @@ async def test_a_ticket_rule_routes_by_channel_and_region(acme):
         assert owners == [(b, team), (a, team), (b, team)]
         async with in_tenant(acme.slug) as (s, _):  # another channel: the rule does not apply
             t = await tickets.open_ticket(
-                s, None, {"subject": "Portal"}, channel="customer_portal", account_id=account.id
-            )
-            assert t.owner_id not in (a, b)
+                s, None, {"subject": "By API", "team_id": acme.teams["Support"]}, channel="api",
+                account_id=account.id,
+            )  # fmt: skip
+            assert t.team_id == acme.teams["Support"]
+            assert t.owner_id in (acme.users["sue"], acme.users["tom"])  # Support's own rotation
     finally:
         async with in_tenant(acme.slug) as (s, _):
             await s.delete(await s.get(AssignmentRule, rule.id))
