@@ -100,3 +100,19 @@ async def test_counts_stop_at_a_cap(acme, monkeypatch):
     hits = capped.accounts
     assert (len(hits.rows), hits.total, hits.more_than_counted) == (1, 3, True)
     assert (exact.accounts.total, exact.accounts.more_than_counted) == (4, False)
+
+
+async def test_a_manager_finds_unassigned_leads_like_the_lead_list_shows_them(acme):
+    """Search applies the same lead rule as the list (app/crm/services/visibility.visible_leads)."""
+    m = mark()
+    async with acting_as(acme, "ada") as (session, _):
+        lead = Lead(full_name=f"Unplaced {m} Lead", owner_id=None, team_id=None)
+        session.add(lead)
+        await session.flush()
+        unassigned = lead.id
+    async with acting_as(acme, "sam") as (session, principal):
+        manager = await search.search_everything(session, principal, f"unplaced {m}")
+    async with acting_as(acme, "alice") as (session, principal):
+        rep = await search.search_everything(session, principal, f"unplaced {m}")
+    assert [lead.id for lead in manager.leads.rows] == [unassigned]
+    assert rep.leads.rows == []

@@ -39,7 +39,7 @@ from app.crm.services.fields import (
 )
 from app.crm.services.lead_assignment import lead_staff, notify_owner, owner_by_rules
 from app.crm.services.ownership import assignment_for
-from app.crm.services.visibility import visible_contacts
+from app.crm.services.visibility import visible_contacts, visible_leads
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
@@ -48,7 +48,6 @@ from app.kernel.outbox import publish
 from app.security.models import User
 from app.security.permissions import CRM_LEAD_READ, CRM_LEAD_WRITE, Scope
 from app.security.principal import Principal
-from app.security.record_rules import visibility_clause
 
 # What a person may set by editing; "disqualified" needs a reason (disqualify_lead) and
 # "converted" only ever comes from convert_lead.
@@ -57,24 +56,6 @@ _TEXT_FIELDS = {"company": 200, "title": 120, "region": 80, "industry": 80, "sou
 
 
 # --- reading ---------------------------------------------------------------------------------
-
-
-def lead_visibility(principal: Principal, permission: str = CRM_LEAD_READ) -> Any:
-    """The WHERE clause of the leads ``principal`` may see (None: all of them).
-
-    Record rules (own/team/all) plus one CRM-2 rule: unassigned leads are visible to team scope,
-    so a manager sees what the assignment rules could not place.
-    """
-    clause = visibility_clause(Lead, principal, permission)
-    if clause is not None and principal.scope_for(permission) == Scope.TEAM:
-        return or_(clause, Lead.owner_id.is_(None))
-    return clause
-
-
-def visible_leads(principal: Principal, permission: str = CRM_LEAD_READ) -> Select[Any]:
-    clause = lead_visibility(principal, permission)
-    stmt = select(Lead)
-    return stmt if clause is None else stmt.where(clause)
 
 
 async def get_lead(

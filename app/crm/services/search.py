@@ -23,10 +23,9 @@ from sqlalchemy import ColumnElement, func, literal, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Contact, Lead
-from app.crm.services.visibility import visible_accounts, visible_contacts
+from app.crm.services.visibility import visible_accounts, visible_contacts, visible_leads
 from app.security.permissions import CRM_LEAD_READ
 from app.security.principal import Principal
-from app.security.record_rules import restrict
 
 MAX_QUERY = 200
 _SIMPLE: Any = literal_column("'simple'::regconfig")
@@ -157,6 +156,6 @@ async def search_everything(
     contacts = await _hits(session, contact_stmt, limit, pairs=True)
     leads = None
     if principal.can(CRM_LEAD_READ):
-        lead_stmt = restrict(select(Lead), Lead, principal, CRM_LEAD_READ).where(lead_match(q))
+        lead_stmt = visible_leads(principal).where(lead_match(q))
         leads = await _hits(session, lead_stmt.order_by(*_rank(Lead.full_name, q)), limit)
     return SearchResults(q, accounts, contacts, leads)

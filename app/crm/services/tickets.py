@@ -42,7 +42,7 @@ from app.crm.services.ticket_notices import tell
 from app.crm.services.visibility import visible_account_ids
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
-from app.kernel.errors import FieldError, NotFound, ValidationFailed
+from app.kernel.errors import FieldError, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.outbox import publish
 from app.security.models import Team
@@ -98,25 +98,6 @@ async def customer_visible_messages(session: AsyncSession, ticket_id: int) -> li
         .order_by(TicketMessage.created_at, TicketMessage.id)
     )
     return list((await session.execute(stmt)).scalars())
-
-
-def customer_tickets(account_id: int) -> Select[Any]:
-    """select(Ticket) of one customer account (the customer portal's list), newest first."""
-    return (
-        select(Ticket)
-        .where(Ticket.account_id == account_id)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-    )
-
-
-async def customer_ticket(session: AsyncSession, account_id: int, ticket_id: int) -> Ticket:
-    """One ticket of the customer's account; another account's ticket is NotFound."""
-    ticket = (
-        await session.execute(select(Ticket).where(Ticket.id == ticket_id, Ticket.account_id == account_id))
-    ).scalar_one_or_none()
-    if ticket is None:
-        raise NotFound(lazy("ticket"))
-    return ticket
 
 
 # --- opening ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Record rules for CRM reads, in one place (PLAT-4; app/security/record_rules.py).
 
-Owned records (accounts, leads, opportunities, quotes, orders, contracts, tickets, surveys) are
-filtered by ``restrict``/``get_visible`` directly. Records that hang off an account — contacts,
+Owned records (accounts, opportunities, quotes, orders, contracts, tickets, surveys) are
+filtered by ``restrict``/``get_visible`` directly; leads add one rule (unassigned leads are
+visible to team scope: ``visible_leads``). Records that hang off an account — contacts,
 activities — are visible exactly when their account is. Customer contacts (CRM-12) see only their
 own account's records, whatever their role says: ``customer_account_id`` is the one lookup and
 every customer-portal query filters on it.
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.crm.models import Account, Contact
+from app.crm.models import Account, Contact, Lead
 from app.kernel.errors import Forbidden
 from app.kernel.i18n import lazy
-from app.security.permissions import CRM_ACCOUNT_READ
+from app.security.permissions import CRM_ACCOUNT_READ, CRM_LEAD_READ, Scope
 from app.security.principal import Principal
 from app.security.record_rules import restrict, visibility_clause
 
@@ -40,6 +41,24 @@ def visible_account_ids(principal: Principal, permission: str = CRM_ACCOUNT_READ
 def account_clause(principal: Principal, permission: str = CRM_ACCOUNT_READ) -> Any:
     """The WHERE clause on a joined ``Account`` (None when the principal sees every account)."""
     return visibility_clause(Account, principal, permission)
+
+
+def lead_visibility(principal: Principal, permission: str = CRM_LEAD_READ) -> Any:
+    """The WHERE clause of the leads ``principal`` may see (None: all of them).
+
+    Record rules (own/team/all) plus one CRM-2 rule: unassigned leads are visible to team scope,
+    so a manager sees what the assignment rules could not place.
+    """
+    clause = visibility_clause(Lead, principal, permission)
+    if clause is not None and principal.scope_for(permission) == Scope.TEAM:
+        return or_(clause, Lead.owner_id.is_(None))
+    return clause
+
+
+def visible_leads(principal: Principal, permission: str = CRM_LEAD_READ) -> Select[Any]:
+    clause = lead_visibility(principal, permission)
+    stmt = select(Lead)
+    return stmt if clause is None else stmt.where(clause)
 
 
 def visible_contacts(principal: Principal, permission: str = CRM_ACCOUNT_READ) -> Select[Any]:
