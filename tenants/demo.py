@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.crm.interface import seed_demo as seed_crm_demo
 from app.kernel.context import Actor
 from app.kernel.db import get_database
 from app.kernel.errors import Conflict
@@ -55,7 +56,7 @@ TEAM_MANAGERS = {
 }
 
 DemoSeeder = Callable[[AsyncSession], Awaitable[None]]
-DEMO_SEEDERS: list[DemoSeeder] = []
+DEMO_SEEDERS: list[DemoSeeder] = [seed_crm_demo]
 
 
 async def _ensure_tenant() -> None:

@@ -149,3 +149,33 @@ async def mark_order_invoiced(session: Any, order_id: int, invoice_ref: str) -> 
     from app.crm.services.order_status import mark_invoiced
 
     await mark_invoiced(session, order_id, invoice_ref)
+
+
+# --- the demo tenant ---------------------------------------------------------------------------
+
+
+async def seed_demo(session: Any) -> None:
+    """The CRM part of the demo tenant (tenants/demo.py ``DEMO_SEEDERS``), idempotent like every
+    seeder it runs. The order is the order of dependencies: the extra sales staff before the
+    accounts are shared out; orders before the pipeline (a won deal is an order's deal); the
+    pipeline before leads (conversions open deals next to it); marketing last (its segments read
+    the orders, its campaigns take over leads and deals); then the demo customer's portal sign-in
+    is linked to a contact whose account has orders, tickets and a survey to answer."""
+    from app.crm.services import (
+        customers_demo,
+        leads_demo,
+        marketing_demo,
+        pipeline_demo,
+        portal_demo,
+        sales_demo,
+        service_demo,
+    )
+
+    await pipeline_demo.ensure_sales_staff(session)
+    await customers_demo.seed_customers_demo(session)
+    await sales_demo.seed_sales_demo(session)
+    await pipeline_demo.seed_pipeline_demo(session)
+    await leads_demo.seed_leads_demo(session)
+    await service_demo.seed_service_demo(session)
+    await marketing_demo.seed_marketing_demo(session)
+    await portal_demo.link_demo_customer(session)

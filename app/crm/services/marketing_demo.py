@@ -12,16 +12,16 @@ it; a trade-fair campaign with its cost; and a planned win-back e-mail campaign.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Campaign, CampaignRecipient, Lead, Opportunity, Segment
 from app.crm.services import campaign_sending, segments
 from app.kernel.db import utcnow
-from app.security.models import User
+from app.security.models import Role, User, UserRole
 
 SEGMENTS = [
     (
@@ -44,9 +44,7 @@ async def seed_marketing_demo(session: AsyncSession) -> None:
         return
     if (await session.scalar(select(func.count()).select_from(Account)) or 0) < 20:
         return
-    owner_id = await session.scalar(
-        select(User.id).where(User.is_external.is_(False)).order_by(User.id).limit(1)
-    )
+    owner_id = await _marketer(session)
     created = []
     for name, match, rules in SEGMENTS:
         seg = Segment(name=name, match=match, rules=rules)
@@ -112,19 +110,62 @@ async def _simulate_results(session: AsyncSession, campaign: Campaign) -> None:
     await session.flush()
 
 
+async def _marketer(session: AsyncSession) -> int | None:
+    """The campaigns' owner: the first marketer, else the first member of staff."""
+    marketer = await session.scalar(
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .join(Role, Role.id == UserRole.role_id)
+        .where(Role.key == "marketer", User.is_active.is_(True), User.is_external.is_(False))
+        .order_by(User.id)
+        .limit(1)
+    )
+    if marketer is not None:
+        return int(marketer)
+    return await session.scalar(select(User.id).where(User.is_external.is_(False)).order_by(User.id).limit(1))
+
+
 async def _attribute(session: AsyncSession, launch: Campaign, fair: Campaign) -> None:
-    """A few existing leads and opportunities came from the campaigns."""
-    leads = (
-        await session.execute(select(Lead).where(Lead.campaign_id.is_(None)).order_by(Lead.id).limit(12))
-    ).scalars()
-    for i, lead in enumerate(leads):
-        lead.campaign_id = launch.id if i % 2 == 0 else fair.id
-        lead.source = "campaign" if lead.campaign_id == launch.id else "event"
-    opportunities = (
+    """The leads that came from the campaigns (the leads seeder names them in ``source_detail``;
+    otherwise the first few leads), and the deals opened since each campaign began."""
+    for campaign, source in ((launch, "campaign"), (fair, "event")):
         await session.execute(
-            select(Opportunity).where(Opportunity.campaign_id.is_(None)).order_by(Opportunity.id).limit(4)
+            update(Lead)
+            .where(Lead.campaign_id.is_(None), Lead.source_detail == campaign.name)
+            .values(campaign_id=campaign.id, source=source, updated_at=Lead.updated_at)
         )
-    ).scalars()
-    for i, opportunity in enumerate(opportunities):
-        opportunity.campaign_id = launch.id if i % 2 == 0 else fair.id
+    if not await session.scalar(select(func.count()).select_from(Lead).where(Lead.campaign_id.is_not(None))):
+        leads = (
+            await session.execute(select(Lead).where(Lead.campaign_id.is_(None)).order_by(Lead.id).limit(12))
+        ).scalars()
+        for i, lead in enumerate(leads):
+            lead.campaign_id = launch.id if i % 2 == 0 else fair.id
+            lead.source = "campaign" if lead.campaign_id == launch.id else "event"
+    for campaign, limit in ((fair, 6), (launch, 4)):
+        began = datetime.combine(campaign.start_date or utcnow().date(), time.min, tzinfo=UTC)
+        ended = began + timedelta(days=30)
+        opportunities = (
+            await session.execute(
+                select(Opportunity)
+                .where(
+                    Opportunity.campaign_id.is_(None),
+                    Opportunity.created_at >= began,
+                    Opportunity.created_at < ended,
+                )
+                .order_by(Opportunity.id)
+                .limit(limit)
+            )
+        ).scalars()
+        for opportunity in opportunities:
+            opportunity.campaign_id = campaign.id
+    if not await session.scalar(
+        select(func.count()).select_from(Opportunity).where(Opportunity.campaign_id.is_not(None))
+    ):
+        rows = (
+            await session.execute(
+                select(Opportunity).where(Opportunity.campaign_id.is_(None)).order_by(Opportunity.id).limit(4)
+            )
+        ).scalars()
+        for i, opportunity in enumerate(rows):
+            opportunity.campaign_id = launch.id if i % 2 == 0 else fair.id
     await session.flush()

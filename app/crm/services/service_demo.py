@@ -383,3 +383,8 @@ def _survey(
             comment=rnd.choice(COMMENTS) if answered else "",
         )
     )
+
+
+# The same agents and the same kind of ticket for the other demo steps (portal_demo.py).
+demo_agents = _agents
+demo_ticket = _ticket
