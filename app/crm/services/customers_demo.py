@@ -59,6 +59,11 @@ WORDS = [
     "星河",
     "万方",
     "和信",
+    "汇通",
+    "瑞祥",
+    "百川",
+    "金鼎",
+    "天宇",
 ]
 TRADES = ["贸易", "科技", "印务", "电子", "医疗器械", "教育科技", "物流", "文化传媒", "设计", "建设"]
 FORMS = ["有限公司", "股份有限公司", "有限责任公司"]
@@ -77,6 +82,10 @@ WESTERN = [
     "Crescent Legal",
 ]
 WESTERN_FORMS = ["Ltd", "GmbH", "Inc.", "Pte. Ltd.", "LLC"]
+WESTERN_BRANCHES = ["Asia", "Europe", "Pacific"]
+WESTERN_CITIES = {"Singapore": "SG", "Hamburg": "DE", "London": "GB"}
+ROADS = ["人民路", "中山路", "建设路", "解放路", "科技园路", "长江路", "南京西路", "滨江大道"]
+STREETS = ["Harbour Road", "Market Street", "Kaiserstraße", "Orchard Road"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = [
     "伟",
@@ -157,13 +166,24 @@ def _company(rnd: random.Random, i: int) -> tuple[str, str, str, str]:
         return "上海明辉贸易有限公司", "上海明辉贸易有限公司", "上海", "华东"
     if i == 1:
         return "深圳华信科技有限公司", "深圳华信科技有限公司", "深圳", "华南"
-    if i % 9 == 0:
-        base = f"{WESTERN[i % len(WESTERN)]} {rnd.choice(WESTERN_FORMS)}"
-        name = f"{base} {i // 9}" if i > len(WESTERN) * 9 else base
-        return name, base, rnd.choice(["Singapore", "Hamburg", "London"]), "International"
+    if i % 9 == 0:  # the n-th foreign company: a brand, then its branches
+        n = i // 9
+        brand = WESTERN[n % len(WESTERN)]
+        if n >= len(WESTERN):
+            brand = f"{brand} {WESTERN_BRANCHES[(n // len(WESTERN) - 1) % len(WESTERN_BRANCHES)]}"
+        name = f"{brand} {rnd.choice(WESTERN_FORMS)}"
+        return name, name, rnd.choice(list(WESTERN_CITIES)), "International"
+    # Every (city, word) pair once for the first len(CITIES) × len(WORDS) accounts: no look-alikes.
     city, region = CITIES[i % len(CITIES)]
-    name = f"{city}{WORDS[i % len(WORDS)]}{TRADES[(i * 7) % len(TRADES)]}{FORMS[i % len(FORMS)]}"
+    word = WORDS[(i // len(CITIES)) % len(WORDS)]
+    name = f"{city}{word}{TRADES[(i * 7) % len(TRADES)]}{FORMS[i % len(FORMS)]}"
     return name, name, city, region
+
+
+def _address(rnd: random.Random, city: str) -> str:
+    if city in WESTERN_CITIES:
+        return f"{rnd.randint(1, 240)} {rnd.choice(STREETS)}, {city}"
+    return f"{city}市{rnd.choice(ROADS)}{rnd.randint(1, 999)}号"
 
 
 def _person(rnd: random.Random) -> tuple[str, str]:
@@ -199,10 +219,11 @@ async def seed_customers_demo(session: AsyncSession) -> None:
                 email=f"info{i}@{'mail' if person else 'company'}{i}.example",
                 phone=f"+86 21 {6100_0000 + i * 37}",
                 website=None if person else f"www.company{i}.example",
-                industry=rnd.choice(TRADES),
+                industry=next((t for t in TRADES if t in name), None) or rnd.choice(TRADES),
                 region=region,
-                country="TW" if city == "台北" else "SG" if region == "International" else "CN",
+                country=WESTERN_CITIES.get(city) or ("TW" if city == "台北" else "CN"),
                 city=city,
+                address=_address(rnd, city),
                 lifecycle_stage=STAGES[i % len(STAGES)],
                 source=rnd.choice(["fair", "referral", "web", "cold call"]),
                 tags=sorted(set(rnd.sample(TAGS, k=rnd.choice([0, 1, 1, 2])))),
@@ -263,7 +284,9 @@ async def _people_and_history(session: AsyncSession, rnd: random.Random, account
         contact = first_contact.get(account.id)
         for _ in range(rnd.choice([0, 1, 2, 3, 4, 6, 8])):
             kind, subject, body, direction = rnd.choice(ACTIVITIES)
-            when = utcnow() - timedelta(days=rnd.randint(1, 540), minutes=rnd.randint(0, 600))
+            # Since the account is on file (at most eighteen months back), never before.
+            age = max(1, min(540, (utcnow() - account.created_at).days))
+            when = utcnow() - timedelta(days=rnd.randint(1, age) - 1, minutes=rnd.randint(0, 600))
             activities.append(
                 Activity(
                     kind=kind,

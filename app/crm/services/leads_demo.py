@@ -30,9 +30,8 @@ from app.crm.services.lead_assignment import Router
 from app.crm.services.opportunities import base_currency
 from app.crm.services.pipeline_demo import (
     Stages,
-    amount_in,
-    deal_name,
     history,
+    made_up_deal,
     pipeline_stages,
     stage_path,
 )
@@ -447,7 +446,7 @@ async def _deal(
 ) -> Opportunity:
     """The deal a conversion opens: still open the first weeks, later further on — or lost."""
     age = (now - opened).days
-    name, (low, high) = deal_name(rnd, today.year + 1)
+    name, amount = made_up_deal(rnd, today.year + 1)
     lost = age > 45 and rnd.random() < 0.35
     reach = stages.open[: 2 if age < 20 else 4 if age < 60 else len(stages.open)]
     stage = rnd.choice(reach)
@@ -457,7 +456,7 @@ async def _deal(
         account_id=account.id,
         contact_id=contact.id,
         stage_id=stages.lost.id if lost else stage.id,
-        amount=amount_in(rnd, low, high),
+        amount=amount,
         currency=base_currency(),
         probability=0 if lost else stage.probability,
         expected_close_date=(moved.date() if lost else today + timedelta(days=rnd.randint(20, 150))),

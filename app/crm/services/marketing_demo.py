@@ -18,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.crm.models import Account, Campaign, CampaignRecipient, Lead, Opportunity, Segment
+from app.crm.models import Account, Campaign, CampaignRecipient, Lead, Opportunity, PipelineStage, Segment
 from app.crm.services import campaign_sending, segments
 from app.kernel.db import utcnow
 from app.security.models import Role, User, UserRole
@@ -141,7 +141,18 @@ async def _attribute(session: AsyncSession, launch: Campaign, fair: Campaign) ->
         for i, lead in enumerate(leads):
             lead.campaign_id = launch.id if i % 2 == 0 else fair.id
             lead.source = "campaign" if lead.campaign_id == launch.id else "event"
-    for campaign, limit in ((fair, 6), (launch, 4)):
+    # A customer who clicked through ordered: the first deal won since the e-mail went out.
+    launched = datetime.combine(launch.start_date or utcnow().date(), time.min, tzinfo=UTC)
+    won = await session.scalar(
+        select(Opportunity)
+        .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
+        .where(PipelineStage.is_won, Opportunity.campaign_id.is_(None), Opportunity.closed_at >= launched)
+        .order_by(Opportunity.closed_at, Opportunity.id)
+        .limit(1)
+    )
+    if won is not None:
+        won.campaign_id = launch.id
+    for campaign, limit in ((fair, 6), (launch, 3)):
         began = datetime.combine(campaign.start_date or utcnow().date(), time.min, tzinfo=UTC)
         ended = began + timedelta(days=30)
         opportunities = (

@@ -61,7 +61,6 @@ EXTRA_SALES = [
 ]
 OPEN_DEALS = 130
 LOST_DEALS = 160
-RECENT_WINS = 5
 WON_FROM = Decimal("20000")  # smaller orders are repeat purchases, not deals
 # (stage key, share of the open deals, days to the expected close: low, high)
 OPEN_STAGES = [
@@ -71,17 +70,18 @@ OPEN_STAGES = [
     ("proposal", 26, (10, 90)),
     ("negotiation", 20, (3, 45)),
 ]
+# (name, amount range, price of one unit when the name counts units)
 DEALS = [
-    ("A4 激光打印机更换 {n} 台", (20_000, 90_000)),
-    ("A3 彩色一体机 ×{n}", (15_000, 70_000)),
-    ("全公司打印设备外包 Managed print service", (120_000, 600_000)),
-    ("年度维保续约 Maintenance renewal", (8_000, 40_000)),
-    ("Fleet software rollout ({n} seats)", (12_000, 80_000)),
-    ("档案数字化扫描项目 Archive scanning", (40_000, 260_000)),
-    ("大幅面打印机 Wide-format printers ×{n}", (10_000, 45_000)),
-    ("Toner supply agreement {year}", (10_000, 60_000)),
-    ("新办公室设备 New office fit-out", (30_000, 150_000)),
-    ("OCR 识别升级 OCR upgrade", (8_000, 35_000)),
+    ("A4 激光打印机更换 {n} 台", (20_000, 90_000), 2100),
+    ("A3 彩色一体机 ×{n}", (15_000, 70_000), 9700),
+    ("全公司打印设备外包 Managed print service", (120_000, 600_000), None),
+    ("年度维保续约 Maintenance renewal", (8_000, 40_000), None),
+    ("Fleet software rollout ({n} seats)", (12_000, 80_000), 1100),
+    ("档案数字化扫描项目 Archive scanning", (40_000, 260_000), None),
+    ("大幅面打印机 Wide-format printers ×{n}", (10_000, 45_000), 5600),
+    ("Toner supply agreement {year}", (10_000, 60_000), None),
+    ("新办公室设备 New office fit-out", (30_000, 150_000), None),
+    ("OCR 识别升级 OCR upgrade", (8_000, 35_000), None),
 ]
 LOST_REASONS = [
     "价格偏高 Price too high",
@@ -211,9 +211,12 @@ def history(
     return changes
 
 
-def deal_name(rnd: random.Random, year: int) -> tuple[str, tuple[int, int]]:
-    template, amounts = rnd.choice(DEALS)
-    return template.format(n=rnd.choice([3, 5, 8, 10, 12, 20, 30]), year=year), amounts
+def made_up_deal(rnd: random.Random, year: int) -> tuple[str, Decimal]:
+    """A deal's name and amount; a name that counts units counts as many as the amount buys."""
+    template, (low, high), unit = rnd.choice(DEALS)
+    amount = amount_in(rnd, low, high)
+    units = max(1, round(amount / unit)) if unit else 0
+    return template.format(n=units, year=year), amount
 
 
 def amount_in(rnd: random.Random, low: int, high: int) -> Decimal:
@@ -244,7 +247,7 @@ async def seed_pipeline_demo(session: AsyncSession) -> None:
     contacts = await primary_contacts(session)
     await _won(session, rnd, stages, contacts)
     owned = [a for a in accounts if a.owner_id is not None] or accounts
-    await _recent_wins(session, rnd, stages, [a for a in owned if a.lifecycle_stage == "customer"], contacts)
+    await _this_month(session, rnd, stages, [a for a in owned if a.lifecycle_stage == "customer"], contacts)
     await _lost(session, rnd, stages, owned, contacts)
     await _open(session, rnd, stages, owned, contacts)
     await session.flush()
@@ -334,15 +337,16 @@ async def _win(
         )
 
 
-async def _recent_wins(
+async def _this_month(
     session: AsyncSession,
     rnd: random.Random,
     stages: Stages,
     accounts: list[Account],
     contacts: dict[int, int],
 ) -> None:
-    """Deals won this week, each with the order just confirmed for it — so "this month" has wins
-    on any day of the month (between the month's first moment and now)."""
+    """Each account manager's latest deals, won and lost this week (at most since the month began),
+    the won ones with the orders just confirmed for them — so "this month" is never empty and
+    nobody's win rate is a flat 100 %."""
     catalogue = {
         p.sku: p for p in (await session.execute(select(Product).where(Product.active.is_(True)))).scalars()
     }
@@ -354,9 +358,20 @@ async def _recent_wins(
     month_start = datetime.combine(local.date().replace(day=1), time.min, tzinfo=zone)
     earliest = max(month_start, now - timedelta(days=6))
     dealer = await session.scalar(select(PriceList.id).where(PriceList.currency == base_currency()).limit(1))
-    for _ in range(RECENT_WINS):
-        account = rnd.choice(accounts)
-        won_at = earliest + (now - earliest) * rnd.uniform(0.05, 0.95)
+    by_owner: dict[int | None, list[Account]] = {}
+    for a in accounts:
+        by_owner.setdefault(a.owner_id, []).append(a)
+    plan = []
+    for owner in sorted(by_owner, key=lambda o: o or 0):
+        mine = by_owner[owner]
+        plan += [(True, rnd.choice(mine)) for _ in range(rnd.choice([1, 1, 2]))]
+        plan += [(False, rnd.choice(mine)) for _ in range(rnd.choice([1, 1, 2]))]
+    for won, account in plan:
+        at = earliest + (now - earliest) * rnd.uniform(0.05, 0.95)
+        if not won:
+            await _lose(session, rnd, stages, account, contacts, at)
+            continue
+        won_at = at
         day = won_at.astimezone(zone).date()
         try:
             lines = order_lines(rnd, catalogue)
@@ -416,33 +431,44 @@ async def _lost(
 ) -> None:
     now = utcnow()
     for _ in range(LOST_DEALS):
-        account = rnd.choice(accounts)
         lost_at = now - timedelta(days=rnd.randint(1, 364), hours=rnd.randint(0, 10))
-        opened = lost_at - timedelta(days=rnd.randint(10, 120))
-        name, (low, high) = deal_name(rnd, lost_at.year)
-        reached = rnd.choice(stages.open)
-        deal = Opportunity(
-            name=name,
-            account_id=account.id,
-            contact_id=contacts.get(account.id),
-            stage_id=stages.lost.id,
-            amount=amount_in(rnd, low, high),
-            currency=base_currency(),
-            probability=0,
-            expected_close_date=(lost_at + timedelta(days=rnd.randint(-10, 40))).date(),
-            source=rnd.choice(["referral", "web", "fair", "cold call"]),
-            lost_reason=rnd.choice(LOST_REASONS),
-            closed_at=lost_at,
-            stage_changed_at=lost_at,
-            owner_id=account.owner_id,
-            team_id=account.team_id,
-            created_at=opened,
-            updated_at=lost_at,
-        )
-        session.add(deal)
-        await session.flush()
-        path = stage_path(rnd, stages, reached, stages.lost)
-        session.add_all(history(rnd, deal.id, path, opened, lost_at, account.owner_id))
+        await _lose(session, rnd, stages, rnd.choice(accounts), contacts, lost_at)
+
+
+async def _lose(
+    session: AsyncSession,
+    rnd: random.Random,
+    stages: Stages,
+    account: Account,
+    contacts: dict[int, int],
+    lost_at: datetime,
+) -> None:
+    """A deal lost at ``lost_at``, with its reason and the stages it got through."""
+    opened = lost_at - timedelta(days=rnd.randint(10, 120))
+    name, amount = made_up_deal(rnd, lost_at.year)
+    reached = rnd.choice(stages.open)
+    deal = Opportunity(
+        name=name,
+        account_id=account.id,
+        contact_id=contacts.get(account.id),
+        stage_id=stages.lost.id,
+        amount=amount,
+        currency=base_currency(),
+        probability=0,
+        expected_close_date=(lost_at + timedelta(days=rnd.randint(-10, 40))).date(),
+        source=rnd.choice(["referral", "web", "fair", "cold call"]),
+        lost_reason=rnd.choice(LOST_REASONS),
+        closed_at=lost_at,
+        stage_changed_at=lost_at,
+        owner_id=account.owner_id,
+        team_id=account.team_id,
+        created_at=opened,
+        updated_at=lost_at,
+    )
+    session.add(deal)
+    await session.flush()
+    path = stage_path(rnd, stages, reached, stages.lost)
+    session.add_all(history(rnd, deal.id, path, opened, lost_at, account.owner_id))
 
 
 async def _open(
@@ -462,10 +488,10 @@ async def _open(
     position: dict[int, float] = {}
     for n, (stage, (soon, late)) in enumerate(plan[:OPEN_DEALS]):
         account = rnd.choice(accounts)
-        name, (low, high) = deal_name(rnd, today.year + 1)
+        name, amount = made_up_deal(rnd, today.year + 1)
         opened = now - timedelta(days=rnd.randint(5, 150), hours=rnd.randint(0, 9))
         moved = opened + (now - opened) * rnd.uniform(0.3, 0.95)
-        close = today + timedelta(days=rnd.randint(soon, late))
+        close = today + timedelta(days=soon + int((late - soon) * rnd.random() ** 1.6))  # mostly soon
         if n % 23 == 5:  # a few slipped past their date and wait for the rep
             close = today - timedelta(days=rnd.randint(3, 25))
         probability = stage.probability
@@ -477,7 +503,7 @@ async def _open(
             account_id=account.id,
             contact_id=contacts.get(account.id),
             stage_id=stage.id,
-            amount=amount_in(rnd, low, high),
+            amount=amount,
             currency=base_currency(),
             probability=probability,
             expected_close_date=close,

@@ -4,11 +4,11 @@
 
 The demo's customer sign-in (an external user with the ``customer`` role and no contact yet)
 becomes the contact who opened an account's tickets — the account, among the first rep's, with
-the most to show: orders the customer may see, a ticket still open, a survey waiting for an
-answer. The contact takes the person's name and address, and the link itself is made the one
-way staff make it (``portal_access.invite_contact``: an address that already has an unlinked
-customer sign-in is linked at once); a question still in progress is added when the contact
-has no open ticket. Does nothing when there is no such user or no such account.
+the most to show: orders the customer may see (one still on its way), a ticket still open, a
+survey waiting for an answer. The contact takes the person's name and address, and the link
+itself is made the one way staff make it (``portal_access.invite_contact``: an address that
+already has an unlinked customer sign-in is linked at once); a question still in progress is
+added when the contact has no open ticket. Does nothing when there is no such user or no such account.
 """
 
 from __future__ import annotations
@@ -64,6 +64,11 @@ async def best_contact(session: AsyncSession) -> Contact | None:
         .where(Ticket.contact_id == Contact.id, Ticket.status.in_(OPEN_TICKET_STATUSES))
         .scalar_subquery()
     )
+    open_orders = (
+        select(func.count())
+        .where(SalesOrder.account_id == Contact.account_id, SalesOrder.status.in_(("confirmed", "fulfilled")))
+        .scalar_subquery()
+    )
     waiting = (
         select(func.count())
         .where(Survey.contact_id == Contact.id, Survey.answered_at.is_(None))
@@ -72,8 +77,9 @@ async def best_contact(session: AsyncSession) -> Contact | None:
     score = (
         func.least(waiting, 1) * 8
         + func.least(open_tickets, 1) * 4
-        + func.least(orders, 3) * 3
-        + (case((Account.owner_id == rep_id, 2), else_=0) if rep_id is not None else literal(0))
+        + func.least(orders, 4) * 3
+        + func.least(open_orders, 1) * 6
+        + (case((Account.owner_id == rep_id, 6), else_=0) if rep_id is not None else literal(0))
     )
     return await session.scalar(
         select(Contact)

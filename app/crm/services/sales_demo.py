@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import (
@@ -195,7 +195,8 @@ async def _orders(
     made: list[SalesOrder] = []
     for account in accounts:
         for _ in range(rnd.choice([0, 1, 1, 2, 2, 3, 4, 5])):
-            day = today - timedelta(days=rnd.randint(0, 360))
+            # A churned customer stopped ordering more than half a year ago.
+            day = today - timedelta(days=rnd.randint(200 if account.lifecycle_stage == "churned" else 0, 360))
             age = (today - day).days
             status = (
                 "invoiced" if age > 45 else "fulfilled" if age > 20 else "confirmed" if age > 3 else "draft"
@@ -234,9 +235,12 @@ async def _orders(
             rows = [SalesOrderLine(order_id=order.id, **v) for v in _lines(rnd, catalogue)]
             session.add_all(rows)
             apply_totals(order, rows)
+            last_step = order.cancelled_at or order.invoiced_at or order.fulfilled_at or order.confirmed_at
+            order.updated_at = last_step or order.created_at
             made.append(order)
             if status != "draft" and status != "cancelled" and account.lifecycle_stage == "prospect":
                 account.lifecycle_stage = "customer"
+                account.updated_at = max(account.created_at, _at(day, 11))  # when it became one
     return made
 
 
@@ -273,6 +277,7 @@ async def _quotes(
         rows = [QuoteLine(quote_id=quote.id, **v) for v in _lines(rnd, catalogue)]
         session.add_all(rows)
         apply_totals(quote, rows)
+        quote.updated_at = _at(day, 14)  # not the moment the seeder ran
     for order in orders[:25:5]:  # some orders came from a quote
         quote = Quote(
             number=await next_number(session, "quote", order.order_date.year),
@@ -294,7 +299,12 @@ async def _quotes(
         rows = [QuoteLine(quote_id=quote.id, **{c: getattr(ln, c) for c in _LINE_COLUMNS}) for ln in lines]
         session.add_all(rows)
         apply_totals(quote, rows)
-        order.quote_id = quote.id
+        quote.updated_at = _at(order.order_date, 9)
+        await session.execute(  # keeps the order's own last change
+            update(SalesOrder)
+            .where(SalesOrder.id == order.id)
+            .values(quote_id=quote.id, updated_at=SalesOrder.updated_at)
+        )
 
 
 _LINE_COLUMNS = (

@@ -100,14 +100,9 @@ CUSTOMER_REPLIES = [
     "还是不行，请再看一下。",
     "Could someone call me?",
 ]
-COMMENTS = [
-    "师傅很专业，问题一次解决。",
-    "Quick and friendly.",
-    "等了三天才有回复。",
-    "Solved, but it took a while.",
-    "服务态度很好。",
-    "",
-]
+# What customers write, by how they scored (CSAT 4–5, else).
+PRAISE = ["师傅很专业，问题一次解决。", "Quick and friendly.", "服务态度很好。", ""]
+GRIPES = ["等了三天才有回复。", "Solved, but it took a while.", "第二次上门才修好。", ""]
 # Per agent: how their customers tend to score them (CSAT choices, NPS choices).
 SCORES = [
     ([5, 5, 4, 4, 5, 3], [10, 9, 9, 8, 10, 7]),
@@ -365,6 +360,10 @@ def _survey(
 ) -> None:
     csats, npss = SCORES[agent_index % len(SCORES)]
     answered = rnd.random() < 0.65
+    csat = rnd.choice(csats) if answered else None
+    # A happy customer tends to recommend, an unhappy one not (the scores agree with each other).
+    likely = [n for n in npss if (n >= 7) == ((csat or 0) >= 4)] or npss
+    nps = rnd.choice(likely) if answered else None
     sent = ticket.closed_at or now
     session.add(
         Survey(
@@ -378,9 +377,9 @@ def _survey(
             team_id=ticket.team_id,
             created_at=sent,
             answered_at=min(sent + timedelta(hours=rnd.randint(1, 40)), now) if answered else None,
-            csat=rnd.choice(csats) if answered else None,
-            nps=rnd.choice(npss) if answered else None,
-            comment=rnd.choice(COMMENTS) if answered else "",
+            csat=csat,
+            nps=nps,
+            comment=rnd.choice(PRAISE if (csat or 0) >= 4 else GRIPES) if answered else "",
         )
     )
 
