@@ -67,7 +67,7 @@ WORDS = [
 ]
 TRADES = ["贸易", "科技", "印务", "电子", "医疗器械", "教育科技", "物流", "文化传媒", "设计", "建设"]
 FORMS = ["有限公司", "股份有限公司", "有限责任公司"]
-WESTERN = [
+WESTERN = [  # one foreign company each (no branches: "Helix Medical Asia" would look like a duplicate)
     "Lumen Print",
     "Northwind Trading",
     "Blue Harbour Logistics",
@@ -80,9 +80,32 @@ WESTERN = [
     "Orchid Hotels",
     "Vantage Media",
     "Crescent Legal",
+    "Brightwater Foods",
+    "Ironbridge Engineering",
+    "Silverline Travel",
+    "Greenfield Farms",
+    "Oakridge Clinics",
+    "Harborview Realty",
+    "Maple Leaf Imports",
+    "Falcon Aviation",
+    "Sterling Accountants",
+    "Evergreen Packaging",
+    "Nordlicht Verlag",
+    "Copperfield Textiles",
+    "Bayside Dental",
+    "Riverstone Capital",
+    "Zenith Robotics",
+    "Aurora Labs",
+    "Granite Insurance",
+    "Skyline Events",
+    "Coastal Shipping",
+    "Willow Care Homes",
+    "Kestrel Consulting",
+    "Meadowbrook College",
+    "Tidewater Energy",
+    "Quartz Electronics",
 ]
 WESTERN_FORMS = ["Ltd", "GmbH", "Inc.", "Pte. Ltd.", "LLC"]
-WESTERN_BRANCHES = ["Asia", "Europe", "Pacific"]
 WESTERN_CITIES = {"Singapore": "SG", "Hamburg": "DE", "London": "GB"}
 ROADS = ["人民路", "中山路", "建设路", "解放路", "科技园路", "长江路", "南京西路", "滨江大道"]
 STREETS = ["Harbour Road", "Market Street", "Kaiserstraße", "Orchard Road"]
@@ -166,12 +189,8 @@ def _company(rnd: random.Random, i: int) -> tuple[str, str, str, str]:
         return "上海明辉贸易有限公司", "上海明辉贸易有限公司", "上海", "华东"
     if i == 1:
         return "深圳华信科技有限公司", "深圳华信科技有限公司", "深圳", "华南"
-    if i % 9 == 0:  # the n-th foreign company: a brand, then its branches
-        n = i // 9
-        brand = WESTERN[n % len(WESTERN)]
-        if n >= len(WESTERN):
-            brand = f"{brand} {WESTERN_BRANCHES[(n // len(WESTERN) - 1) % len(WESTERN_BRANCHES)]}"
-        name = f"{brand} {rnd.choice(WESTERN_FORMS)}"
+    if i % 9 == 0:  # the n-th foreign company
+        name = f"{WESTERN[(i // 9) % len(WESTERN)]} {rnd.choice(WESTERN_FORMS)}"
         return name, name, rnd.choice(list(WESTERN_CITIES)), "International"
     # Every (city, word) pair once for the first len(CITIES) × len(WORDS) accounts: no look-alikes.
     city, region = CITIES[i % len(CITIES)]

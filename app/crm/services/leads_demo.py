@@ -89,7 +89,16 @@ WESTERN_PEOPLE = [
     ("Emma", "Dubois"),
     ("Kenji", "Sato"),
 ]
-WESTERN_COMPANIES = ["Harbor Print Works", "Nordic Office Group", "Sunrise Academy", "Meridian Clinics"]
+WESTERN_COMPANIES = [
+    "Harbor Print Works",
+    "Nordic Office Group",
+    "Sunrise Academy",
+    "Meridian Clinics",
+    "Alpine Dental Care",
+    "Cobalt Design Studio",
+    "Lighthouse Learning",
+    "Pacific Rim Traders",
+]
 MESSAGES = [
     "想了解 A3 彩色一体机的价格，大约需要 5 台。",
     "Do you offer a leasing plan for 20 laser printers?",
@@ -385,7 +394,11 @@ async def _convert(
     most of the time an opportunity; the lead's activities join the account's timeline."""
     converted = lead.converted_at or now
     mine = [a for a in accounts if a.owner_id == lead.owner_id and a.owner_id is not None]
-    existing = rnd.choice(mine) if mine and lead.company and rnd.random() < 0.25 else None
+    # The owner's account of the same company (an earlier lead from it was converted) gets the
+    # new contact; another rep's is out of reach, as it is in the conversion form.
+    existing = next((a for a in mine if lead.company and a.name == lead.company), None)
+    if existing is None and mine and lead.company and rnd.random() < 0.25:
+        existing = rnd.choice(mine)
     if existing is None:
         account = Account(
             kind="company" if lead.company else "person",
@@ -405,6 +418,7 @@ async def _convert(
         )
         session.add(account)
         await session.flush()
+        accounts.append(account)
     else:
         account = existing
     contact = Contact(

@@ -337,6 +337,13 @@ async def _win(
         )
 
 
+def this_week(now: datetime) -> datetime:
+    """The start of "lately": six days back, but never before the month began (tenant's zone)."""
+    zone = ZoneInfo(tenant_zone())
+    month_start = datetime.combine(now.astimezone(zone).date().replace(day=1), time.min, tzinfo=zone)
+    return max(month_start, now - timedelta(days=6))
+
+
 async def _this_month(
     session: AsyncSession,
     rnd: random.Random,
@@ -347,17 +354,8 @@ async def _this_month(
     """Each account manager's latest deals, won and lost this week (at most since the month began),
     the won ones with the orders just confirmed for them — so "this month" is never empty and
     nobody's win rate is a flat 100 %."""
-    catalogue = {
-        p.sku: p for p in (await session.execute(select(Product).where(Product.active.is_(True)))).scalars()
-    }
-    if not catalogue or not accounts:
-        return
-    zone = ZoneInfo(tenant_zone())
     now = utcnow()
-    local = now.astimezone(zone)
-    month_start = datetime.combine(local.date().replace(day=1), time.min, tzinfo=zone)
-    earliest = max(month_start, now - timedelta(days=6))
-    dealer = await session.scalar(select(PriceList.id).where(PriceList.currency == base_currency()).limit(1))
+    earliest = this_week(now)
     by_owner: dict[int | None, list[Account]] = {}
     for a in accounts:
         by_owner.setdefault(a.owner_id, []).append(a)
@@ -368,46 +366,57 @@ async def _this_month(
         plan += [(False, rnd.choice(mine)) for _ in range(rnd.choice([1, 1, 2]))]
     for won, account in plan:
         at = earliest + (now - earliest) * rnd.uniform(0.05, 0.95)
-        if not won:
+        if won:
+            await recent_win(session, rnd, stages, account, contacts, at)
+        else:
             await _lose(session, rnd, stages, account, contacts, at)
-            continue
-        won_at = at
-        day = won_at.astimezone(zone).date()
-        try:
-            lines = order_lines(rnd, catalogue)
-        except KeyError:  # a catalogue of the tenant's own
-            return
-        order = SalesOrder(
-            number=await next_number(session, "sales_order", day.year),
-            account_id=account.id,
-            contact_id=contacts.get(account.id),
-            status="confirmed",
-            currency=base_currency(),
-            order_date=day,
-            price_list_id=dealer,
-            requested_delivery_date=day + timedelta(days=14),
-            shipping_address=account.address,
-            owner_id=account.owner_id,
-            team_id=account.team_id,
-            confirmed_at=won_at,
-            created_at=won_at - timedelta(hours=1),
-            updated_at=won_at,
-        )
-        session.add(order)
-        await session.flush()
-        rows = [SalesOrderLine(order_id=order.id, **v) for v in lines]
-        session.add_all(rows)
-        apply_totals(order, rows)
-        await session.flush()
-        first = rows[0]
-        await _win(
-            session,
-            rnd,
-            stages,
-            contacts,
-            order,
-            f"{first.description} ×{first.quantity.normalize():f}"[:200],
-        )
+
+
+async def recent_win(
+    session: AsyncSession,
+    rnd: random.Random,
+    stages: Stages,
+    account: Account,
+    contacts: dict[int, int],
+    won_at: datetime,
+) -> SalesOrder | None:
+    """A deal won at ``won_at`` with the order just confirmed for it (priced like the sales
+    seeder's); None without the demo catalogue."""
+    catalogue = {
+        p.sku: p for p in (await session.execute(select(Product).where(Product.active.is_(True)))).scalars()
+    }
+    try:
+        lines = order_lines(rnd, catalogue)
+    except (KeyError, IndexError):  # no catalogue, or one of the tenant's own
+        return None
+    dealer = await session.scalar(select(PriceList.id).where(PriceList.currency == base_currency()).limit(1))
+    day = won_at.astimezone(ZoneInfo(tenant_zone())).date()
+    order = SalesOrder(
+        number=await next_number(session, "sales_order", day.year),
+        account_id=account.id,
+        contact_id=contacts.get(account.id),
+        status="confirmed",
+        currency=base_currency(),
+        order_date=day,
+        price_list_id=dealer,
+        requested_delivery_date=day + timedelta(days=14),
+        shipping_address=account.address,
+        owner_id=account.owner_id,
+        team_id=account.team_id,
+        confirmed_at=won_at,
+        created_at=won_at - timedelta(hours=1),
+        updated_at=won_at,
+    )
+    session.add(order)
+    await session.flush()
+    rows = [SalesOrderLine(order_id=order.id, **v) for v in lines]
+    session.add_all(rows)
+    apply_totals(order, rows)
+    await session.flush()
+    first = rows[0]
+    name = f"{first.description} ×{first.quantity.normalize():f}"[:200]
+    await _win(session, rnd, stages, contacts, order, name)
+    return order
 
 
 async def _first_lines(session: AsyncSession, order_ids: list[int]) -> dict[int, str]:

@@ -8,7 +8,8 @@ the most to show: orders the customer may see (one still on its way), a ticket s
 survey waiting for an answer. The contact takes the person's name and address, and the link
 itself is made the one way staff make it (``portal_access.invite_contact``: an address that
 already has an unlinked customer sign-in is linked at once); a question still in progress is
-added when the contact has no open ticket. Does nothing when there is no such user or no such account.
+added when the contact has no open ticket, and an order confirmed this week (with the deal
+won for it) when the account has none on its way. Does nothing when there is no such user or no such account.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Contact, SalesOrder, SlaPolicy, Survey, Ticket
-from app.crm.services import service_demo
+from app.crm.services import pipeline_demo, service_demo
 from app.crm.services.customer_portal import OPEN_TICKET_STATUSES, ORDER_STATUSES
 from app.crm.services.customers_demo import sales_staff
 from app.crm.services.portal_access import CUSTOMER_ROLE, invite_contact
@@ -113,6 +114,28 @@ async def link_demo_customer(session: AsyncSession) -> None:
     await invite_contact(session, staff, contact.id)
     await session.flush()
     await _open_ticket(session, contact)
+    await _order_on_its_way(session, contact)
+
+
+async def _order_on_its_way(session: AsyncSession, contact: Contact) -> None:
+    """An order confirmed a few days ago (and the deal behind it), unless one is open already."""
+    if await session.scalar(
+        select(func.count()).where(
+            SalesOrder.account_id == contact.account_id, SalesOrder.status.in_(("confirmed", "fulfilled"))
+        )
+    ):
+        return
+    account = await session.get(Account, contact.account_id)
+    stages = await pipeline_demo.pipeline_stages(session)
+    if account is None or stages is None:
+        return
+    now = utcnow()
+    earliest = pipeline_demo.this_week(now)
+    rnd = random.Random(contact.id)  # noqa: S311 — made-up demo figures, not secrets
+    await pipeline_demo.recent_win(
+        session, rnd, stages, account, {account.id: contact.id}, earliest + (now - earliest) / 3
+    )
+    await session.flush()
 
 
 async def _open_ticket(session: AsyncSession, contact: Contact) -> None:
