@@ -464,7 +464,8 @@ async def _deal(
     lost = age > 45 and rnd.random() < 0.35
     reach = stages.open[: 2 if age < 20 else 4 if age < 60 else len(stages.open)]
     stage = rnd.choice(reach)
-    moved = opened + (now - opened) * rnd.uniform(0.4, 0.95)
+    path = stage_path(rnd, stages, stage, stages.lost if lost else None)
+    moved = opened + (now - opened) * rnd.uniform(0.4, 0.95) if len(path) > 1 else opened
     deal = Opportunity(
         name=name,
         account_id=account.id,
@@ -486,6 +487,5 @@ async def _deal(
     )
     session.add(deal)
     await session.flush()
-    path = stage_path(rnd, stages, stage, stages.lost if lost else None)
     session.add_all(history(rnd, deal.id, path, opened, moved, lead.owner_id))
     return deal

@@ -499,7 +499,9 @@ async def _open(
         account = rnd.choice(accounts)
         name, amount = made_up_deal(rnd, today.year + 1)
         opened = now - timedelta(days=rnd.randint(5, 150), hours=rnd.randint(0, 9))
-        moved = opened + (now - opened) * rnd.uniform(0.3, 0.95)
+        path = stage_path(rnd, stages, stage)
+        # The last move is when it entered its stage (a deal still in the first never moved).
+        moved = opened + (now - opened) * rnd.uniform(0.3, 0.95) if len(path) > 1 else opened
         close = today + timedelta(days=soon + int((late - soon) * rnd.random() ** 1.6))  # mostly soon
         if n % 23 == 5:  # a few slipped past their date and wait for the rep
             close = today - timedelta(days=rnd.randint(3, 25))
@@ -526,7 +528,6 @@ async def _open(
         )
         session.add(deal)
         await session.flush()
-        path = stage_path(rnd, stages, stage)
         session.add_all(history(rnd, deal.id, path, opened, moved, account.owner_id))
         for _ in range(rnd.choice([0, 1, 1, 2, 3])):
             kind, subject, body = rnd.choice(NOTES)

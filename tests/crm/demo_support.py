@@ -1,0 +1,59 @@
+"""A fresh tenant with the demo's cast (a sales rep and the manager of their team, a marketer, a
+service agent, an external customer sign-in), for the demo seeders' tests."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from app.kernel.db import get_database
+from app.security.services.teams import create_team
+from app.security.services.users import create_user
+from tenants.provisioning import ProvisionRequest, provision_tenant
+from tenants.service import in_tenant
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Cast:
+    slug: str
+    admin: int
+    rep: int
+    manager: int
+    marketer: int
+    agent: int
+    customer: int
+    east: int
+
+
+async def demo_tenant() -> Cast:
+    slug = f"demo{uuid.uuid4().hex[:8]}"
+    provisioned = await provision_tenant(
+        get_database().engine, ProvisionRequest(slug=slug, name="Demo", admin_email=f"a@{slug}.example")
+    )
+    async with in_tenant(slug) as (s, _):
+        east = await create_team(s, name="East sales", manager_id=None)
+        desk = await create_team(s, name="Service desk", manager_id=None)
+        await s.flush()
+        users = {}
+        for key, role, team in (
+            ("rep", "sales_rep", east.id),
+            ("manager", "sales_manager", east.id),
+            ("marketer", "marketer", None),
+            ("agent", "service_agent", desk.id),
+            ("customer", "customer", None),
+        ):
+            user = await create_user(
+                s,
+                email=f"{key}@{slug}.example",
+                full_name=f"{key.title()} Person",
+                password=PASSWORD,
+                role_keys=[role],
+                team_id=team,
+            )
+            await s.flush()
+            users[key] = user.id
+        east.manager_id = users["manager"]
+        desk.manager_id = users["agent"]
+    return Cast(slug=slug, admin=provisioned.admin_user_id, east=east.id, **users)
