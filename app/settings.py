@@ -75,6 +75,10 @@ class Settings:
     worker_heartbeat_timeout_ms: int
     migrate_parallelism: int
     spare_schemas: int = 3  # ready tenant schemas kept for fast sign-up (tenants/spares.py)
+    # The planner's price of a random page read on Tessera's connections (app/kernel/db.py):
+    # PostgreSQL's default 4 models spinning disks; 1.1 is the usual value for SSD storage.
+    # Empty: the server's own setting.
+    db_random_page_cost: str = "1.1"
     default_locale: str = "en"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -135,6 +139,7 @@ def load_settings() -> Settings:
         dramatiq_namespace=_env("DRAMATIQ_NAMESPACE", "tessera") or "tessera",
         worker_heartbeat_timeout_ms=_env_int("WORKER_HEARTBEAT_TIMEOUT_MS", 60_000),
         spare_schemas=_env_int("SPARE_SCHEMAS", 3),
+        db_random_page_cost=_env("DB_RANDOM_PAGE_COST", "1.1") or "",
         migrate_parallelism=_env_int("MIGRATE_PARALLELISM", 4),
     )
 

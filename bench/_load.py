@@ -89,6 +89,26 @@ async def fetch_tokens(port: int, clients: Sequence[tuple[str, str, str]], concu
         return list(await asyncio.gather(*(one(*c) for c in clients)))
 
 
+async def sign_in(port: int, host: str, email: str, password: str) -> str:
+    """A session cookie ("name=value") for ``email``, through the log-in form like a browser."""
+    import re
+
+    import httpx
+
+    headers = {"Host": host, "X-Forwarded-Proto": "https"}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as c:
+        page = await c.get("/login")
+        cookie = page.headers.get("set-cookie", "").split(";", 1)[0]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        if token is None:
+            raise RuntimeError("no CSRF token on the log-in page")
+        form = {"email": email, "password": password, "csrf_token": token[1]}
+        r = await c.post("/login", data=form, headers={"Cookie": cookie})
+        if r.status_code != 303:
+            raise RuntimeError(f"sign-in of {email} failed: {r.status_code} {r.text[:300]}")
+        return str(r.headers["set-cookie"].split(";", 1)[0])
+
+
 # --- servers ------------------------------------------------------------------------------
 
 
@@ -323,8 +343,13 @@ def wrk(
     seconds: float,
     delay_ms: float = 0,
     cpu: str | None = LOAD_CPU,
+    auth: str = "bearer",
+    jitter: bool = False,
 ) -> WrkResult:
-    """wrk (1 thread, ``connections`` connections) rotating over ``targets``, pinned to ``cpu``."""
+    """wrk (1 thread, ``connections`` connections) rotating over ``targets``, pinned to ``cpu``.
+
+    ``auth``: "bearer" (targets carry API tokens) or "cookie" (targets carry session cookies);
+    ``jitter``: think times vary around ``delay_ms`` (wrk_targets.lua)."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
     with tempfile.NamedTemporaryFile("w", suffix=".targets", delete=False) as fh:
@@ -344,7 +369,13 @@ def wrk(
             str(LUA),
             f"http://127.0.0.1:{port}/",
         ]
-        env = {**os.environ, "BENCH_TARGETS": targets_file, "BENCH_DELAY_MS": str(delay_ms)}
+        env = {
+            **os.environ,
+            "BENCH_TARGETS": targets_file,
+            "BENCH_DELAY_MS": str(delay_ms),
+            "BENCH_AUTH": auth,
+            "BENCH_JITTER": "1" if jitter else "0",
+        }
         proc = subprocess.run(
             argv, capture_output=True, text=True, env=env, check=False, timeout=seconds + 60
         )

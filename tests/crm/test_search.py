@@ -116,3 +116,28 @@ async def test_a_manager_finds_unassigned_leads_like_the_lead_list_shows_them(ac
         rep = await search.search_everything(session, principal, f"unplaced {m}")
     assert [lead.id for lead in manager.leads.rows] == [unassigned]
     assert rep.leads.rows == []
+
+
+def test_chinese_runs_become_bigram_terms():
+    assert search.prefix_tsquery("华信科技") == "'华信' & '信科' & '科技'"
+    assert search.prefix_tsquery("张伟 Lovelace") == "'张伟' & 'Lovelace':*"
+    assert search.prefix_tsquery("上海abc") == "'上海abc':*"  # mixed token: the parser keeps it whole
+    assert search.prefix_tsquery("张") is None  # one character: no bigram (a substring scan instead)
+
+
+async def test_two_chinese_characters_find_the_names_they_are_part_of(acme):
+    m = mark()
+    inside = await new_account(acme, name=f"上海明辉{m}贸易有限公司")
+    apart = await new_account(acme, name=f"明{m}辉")  # both characters, not together: no match
+    hua_xin_tech = await new_account(acme, name=f"北京华信科技{m}")
+    hua_xin_trade = await new_account(acme, name=f"华信贸易科技{m}")  # 华信 and 科技, not 信科
+    async with acting_as(acme, "ada") as (session, principal):
+        two = await search.search_everything(session, principal, "明辉", limit=200)
+        four = await search.search_everything(session, principal, "华信科技", limit=200)
+        one = await search.search_everything(session, principal, f"{m}辉", limit=200)
+    assert inside in [a.id for a in two.accounts.rows]
+    assert apart not in [a.id for a in two.accounts.rows]
+    four_ids = [a.id for a in four.accounts.rows]
+    assert hua_xin_tech in four_ids
+    assert hua_xin_trade not in four_ids
+    assert [a.id for a in one.accounts.rows] == [apart]  # a lone character + marker: the substring path

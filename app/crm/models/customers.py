@@ -32,16 +32,19 @@ LIFECYCLE_STAGES = ("prospect", "customer", "partner", "churned")
 ACTIVITY_KINDS = ("call", "meeting", "email", "inquiry", "complaint", "note", "task")
 
 # Full-text search uses the 'simple' configuration: no stemming, so names and e-mail addresses
-# match as typed, and CJK runs stay whole words. Substring search for Chinese names (张伟 inside
-# 上海张伟科技) goes through the pg_trgm indexes on lower(name) instead (app/crm/services/search.py).
+# match as typed; CJK runs stay whole words there, so every run also adds its bigrams
+# (public.tessera_cjk_bigrams, shared migration 0006): 张伟 inside 上海张伟科技 is one index lookup
+# (app/crm/services/search.py). Longer fragments also use the pg_trgm indexes on lower(name).
 _ACCOUNT_SEARCH = (
     "to_tsvector('simple'::regconfig, coalesce(name, '') || ' ' || coalesce(legal_name, '') || ' ' || "
     "coalesce(email, '') || ' ' || coalesce(phone, '') || ' ' || coalesce(city, '') || ' ' || "
-    "coalesce(region, ''))"
+    "coalesce(region, '')) || "
+    "public.tessera_cjk_bigrams(coalesce(name, '') || ' ' || coalesce(legal_name, ''))"
 )
 _CONTACT_SEARCH = (
     "to_tsvector('simple'::regconfig, coalesce(full_name, '') || ' ' || coalesce(email, '') || ' ' || "
-    "coalesce(phone, '') || ' ' || coalesce(mobile, '') || ' ' || coalesce(title, ''))"
+    "coalesce(phone, '') || ' ' || coalesce(mobile, '') || ' ' || coalesce(title, '')) || "
+    "public.tessera_cjk_bigrams(coalesce(full_name, ''))"
 )
 # A company name's core for similarity: lower case, without legal forms (有限公司, Co., Ltd., GmbH…),
 # spaces and punctuation — "上海张伟科技有限公司" and "上海明辉科技有限公司" share most trigrams of their

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.crm.models.common import trgm_index
 from app.kernel.db import IdMixin, TenantBase, TimestampMixin
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.security.record_rules import Owned
 
 LEAD_STATUSES = ("new", "contacted", "qualified", "disqualified", "converted")
@@ -39,18 +39,19 @@ STATUS_LABELS = {
 SOURCE_LABELS = {
     "manual": lazy("Entered by hand"),
     "web_form": lazy("Web form"),
-    "api": lazy("API"),
+    "api": "API",  # the same in every language
     "import": lazy("CSV import"),
     "campaign": lazy("Campaign"),
     "referral": lazy("Referral"),
-    "event": lazy("Event"),
-    "email": lazy("E-mail"),
+    "event": lazy_p("channel", "Event"),
+    "email": lazy_p("channel", "E-mail"),
     "phone": lazy("Phone"),
 }
 
 _LEAD_SEARCH = (
     "to_tsvector('simple'::regconfig, coalesce(full_name, '') || ' ' || coalesce(company, '') || ' ' || "
-    "coalesce(email, '') || ' ' || coalesce(phone, ''))"
+    "coalesce(email, '') || ' ' || coalesce(phone, '')) || "
+    "public.tessera_cjk_bigrams(coalesce(full_name, '') || ' ' || coalesce(company, ''))"
 )
 
 

@@ -33,7 +33,7 @@ from app.security.models import User
 from app.security.permissions import CRM_OPPORTUNITY_READ
 from app.security.principal import Principal
 
-CARDS_PER_COLUMN = 50
+CARDS_PER_COLUMN = 25
 CLOSED_DAYS = 90
 # Below this gap two neighbours are renumbered before a card goes between them (float precision).
 MIN_GAP = 1e-6

@@ -13,12 +13,11 @@ lead_activities.py, conversion in lead_conversion.py.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, false, func, literal_column, or_, select
+from sqlalchemy import Select, false, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm import events
@@ -39,6 +38,7 @@ from app.crm.services.fields import (
 )
 from app.crm.services.lead_assignment import lead_staff, notify_owner, owner_by_rules
 from app.crm.services.ownership import assignment_for
+from app.crm.services.search import lead_match, normalise_query
 from app.crm.services.visibility import visible_contacts, visible_leads
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
@@ -93,25 +93,11 @@ async def get_writable_lead(
     return lead
 
 
-_WORD = re.compile(r"[\w]+", re.UNICODE)
-
-
 def search_leads(stmt: Select[Any], q: str) -> Select[Any]:
-    """Name, company, e-mail or phone: whole words by prefix (full-text index) or any part of the
-    name or company (trigram indexes), so 张伟 finds 上海张伟科技 too."""
-    q = " ".join(q.split())[:100]
-    if not q:
-        return stmt
-    like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    conditions = [
-        func.lower(Lead.full_name).like(like, escape="\\"),
-        func.lower(Lead.company).like(like, escape="\\"),
-    ]
-    words = _WORD.findall(q.lower())[:8]
-    if words:
-        tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
-        conditions.append(Lead.search.op("@@")(tsquery))
-    return stmt.where(or_(*conditions))
+    """Name, company, e-mail or phone — the same matching as the search page (search.lead_match):
+    words by prefix, Chinese by bigrams, fragments by trigram, so 张伟 finds 上海张伟科技 too."""
+    q = normalise_query(q)
+    return stmt.where(lead_match(q)) if q else stmt
 
 
 async def count_up_to(session: AsyncSession, stmt: Select[Any], cap: int) -> int:

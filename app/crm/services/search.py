@@ -1,12 +1,15 @@
 """Search across accounts, contacts and leads (CRM-1), with each kind's record rules.
 
-Two matchers work together, because people type both words and fragments:
+Matchers work together, because people type both words and fragments:
 
 * full text — the ``search`` tsvector columns ('simple' configuration: no stemming, names and
   e-mail addresses match as typed), every word of the query as a prefix: "ada lov" finds
   "Ada Lovelace", "wang@" finds "wang@minghui.cn";
-* substrings — ``lower(name) LIKE '%…%'`` on the pg_trgm GIN indexes, so a Chinese name finds the
-  company it is part of ('张伟' → '上海张伟科技有限公司'), where Chinese has no spaces to split words;
+* Chinese — the same columns hold the bigrams of every CJK run (public.tessera_cjk_bigrams), so
+  a run in the query is the AND of its bigrams: '张伟' finds '上海张伟科技有限公司' with one index
+  lookup, where Chinese has no spaces to split words and pg_trgm cannot index two characters;
+* substrings — ``lower(name) LIKE '%…%'`` on the pg_trgm GIN indexes, for fragments of three
+  characters or more (and, unindexed, for a single Chinese character);
 * digits — a query with five or more digits also matches phone numbers however they were typed.
 
     clause = account_match("张伟")                       # a WHERE clause for any account query
@@ -36,8 +39,14 @@ def normalise_query(q: str | None) -> str:
     return " ".join((q or "").split())[:MAX_QUERY]
 
 
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # the ranges public.tessera_cjk_bigrams reads
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_LONE_CJK = re.compile(f"(?<![{_CJK}])[{_CJK}](?![{_CJK}])")
+
+
 def prefix_tsquery(q: str) -> str | None:
-    """Every word of ``q`` as a quoted prefix term, ANDed: "ada lov" → "'ada':* & 'lov':*".
+    """The query's terms, ANDed: every word as a quoted prefix ("ada lov" → "'ada':* & 'lov':*"),
+    every run of Chinese characters as its bigrams ("华信科技" → "'华信' & '信科' & '科技'").
 
     Quoting makes the tsquery operators (& | ! ( ) :) plain text; quotes and backslashes, the
     only characters that could end a quoted term, are dropped.
@@ -45,9 +54,20 @@ def prefix_tsquery(q: str) -> str | None:
     terms = []
     for word in q.split()[:8]:
         word = word.replace("'", "").replace("\\", "")
-        if word:
+        if not word:
+            continue
+        runs = _CJK_RUN.findall(word)
+        if runs and _CJK_RUN.fullmatch(word):
+            terms += [f"'{run[i : i + 2]}'" for run in runs for i in range(len(run) - 1)]
+        else:  # Latin words, e-mail addresses, mixed tokens: what the 'simple' parser keeps whole
             terms.append(f"'{word}':*")
-    return " & ".join(terms) or None
+    return " & ".join(dict.fromkeys(terms)) or None
+
+
+def _needs_substring(q: str) -> bool:
+    """LIKE '%q%' helps when the words alone may miss (a fragment inside a word): three or more
+    characters (the trigram index serves it), or a lone Chinese character (no bigram to look up)."""
+    return len(q) >= 3 or bool(_LONE_CJK.search(q))
 
 
 def like_pattern(q: str) -> str:
@@ -62,12 +82,15 @@ def _digits(q: str) -> str | None:
 
 
 def _text_match(name: Any, search: Any, q: str, *extra_names: Any) -> list[ColumnElement[bool]]:
-    pattern = like_pattern(q)
-    clauses: list[ColumnElement[bool]] = [func.lower(name).like(pattern)]
-    clauses += [func.lower(n).like(pattern) for n in extra_names]
+    clauses: list[ColumnElement[bool]] = []
     tsq = prefix_tsquery(q)
     if tsq:
         clauses.append(search.op("@@")(func.to_tsquery(_SIMPLE, tsq)))
+    if _needs_substring(q) or not clauses:
+        # Two characters can't use a trigram index, and an OR with an unindexed arm turns the
+        # whole search into a table scan; the bigram/word terms above already cover them.
+        pattern = like_pattern(q)
+        clauses += [func.lower(n).like(pattern) for n in (name, *extra_names)]
     return clauses
 
 

@@ -224,7 +224,7 @@ def upgrade() -> None:
             "search",
             postgresql.TSVECTOR(),
             sa.Computed(
-                "to_tsvector('simple'::regconfig, coalesce(name, '') || ' ' || coalesce(legal_name, '') || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '') || ' ' || coalesce(city, '') || ' ' || coalesce(region, ''))",
+                "to_tsvector('simple'::regconfig, coalesce(name, '') || ' ' || coalesce(legal_name, '') || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '') || ' ' || coalesce(city, '') || ' ' || coalesce(region, '')) || public.tessera_cjk_bigrams(coalesce(name, '') || ' ' || coalesce(legal_name, ''))",
                 persisted=True,
             ),
             nullable=False,
@@ -351,7 +351,7 @@ def upgrade() -> None:
             "search",
             postgresql.TSVECTOR(),
             sa.Computed(
-                "to_tsvector('simple'::regconfig, coalesce(full_name, '') || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '') || ' ' || coalesce(mobile, '') || ' ' || coalesce(title, ''))",
+                "to_tsvector('simple'::regconfig, coalesce(full_name, '') || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '') || ' ' || coalesce(mobile, '') || ' ' || coalesce(title, '')) || public.tessera_cjk_bigrams(coalesce(full_name, ''))",
                 persisted=True,
             ),
             nullable=False,
@@ -613,7 +613,7 @@ def upgrade() -> None:
             "search",
             postgresql.TSVECTOR(),
             sa.Computed(
-                "to_tsvector('simple'::regconfig, coalesce(full_name, '') || ' ' || coalesce(company, '') || ' ' || coalesce(email, '') || ' ' || coalesce(phone, ''))",
+                "to_tsvector('simple'::regconfig, coalesce(full_name, '') || ' ' || coalesce(company, '') || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '')) || public.tessera_cjk_bigrams(coalesce(full_name, '') || ' ' || coalesce(company, ''))",
                 persisted=True,
             ),
             nullable=False,
