@@ -77,6 +77,7 @@ async def test_the_leads_demo_covers_every_source_and_status_once(world):
             assert contact.email == ld.email
             assert account.owner_id == ld.owner_id
             assert ld.created_at <= ld.converted_at <= now  # type: ignore[operator]
+            assert ld.updated_at == ld.converted_at  # its last change, not the seeder's run
             new_accounts += account.created_at == ld.converted_at
             if ld.converted_opportunity_id is not None:
                 deal = deals[ld.converted_opportunity_id]

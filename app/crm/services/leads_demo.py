@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Activity, AssignmentRule, Contact, Lead, Opportunity, WebForm
@@ -439,9 +439,16 @@ async def _convert(
     deal = None
     if stages is not None and rnd.random() < 0.75:
         deal = await _deal(session, rnd, lead, account, contact, stages, converted, now, today)
-    lead.converted_account_id = account.id
-    lead.converted_contact_id = contact.id
-    lead.converted_opportunity_id = deal.id if deal else None
+    await session.execute(  # the lead last changed when it was converted, not when this ran
+        update(Lead)
+        .where(Lead.id == lead.id)
+        .values(
+            converted_account_id=account.id,
+            converted_contact_id=contact.id,
+            converted_opportunity_id=deal.id if deal else None,
+            updated_at=Lead.updated_at,
+        )
+    )
     rows = await session.execute(select(Activity).where(Activity.lead_id == lead.id))
     for activity in rows.scalars():
         activity.account_id, activity.contact_id = account.id, contact.id
