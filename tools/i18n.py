@@ -11,6 +11,10 @@ name, every argument position that holds a msgid of its own.
 
 Where a message reaches a translation call through a variable, extraction cannot see it: wrap
 the English literal in ``lazy("...")`` where it is defined (docs/i18n.md).
+
+A word that means different things in different places gets a message context: ``pgettext(ctx,
+msg)`` and ``lazy_p(ctx, msg)`` in Python, ``pgettext(ctx, msg)`` and ``{% trans "ctx" %}`` in
+templates become catalogue entries with ``msgctxt``, checked like any other entry.
 """
 
 from __future__ import annotations
@@ -64,8 +68,20 @@ PYTHON_KEYWORDS: dict[str, tuple[int, ...]] = {
     "_refused": (2,),  # app/security/services/sso_login.py: _refused(code, message, **params)
 }
 # Plural calls: (singular position, plural position).
-PYTHON_PLURAL_KEYWORDS: dict[str, tuple[int, int]] = {"ngettext": (1, 2)}
-TEMPLATE_KEYWORDS = ("_", "gettext", "ngettext")
+PYTHON_PLURAL_KEYWORDS: dict[str, tuple[int, int]] = {
+    "ngettext": (1, 2),
+    "lazy_n": (1, 2),  # an error message with a count {n}, translated where shown
+}
+# Calls with a message context (msgctxt): (context position, msgid position) ...
+PYTHON_CONTEXT_KEYWORDS: dict[str, tuple[int, int]] = {
+    "pgettext": (1, 2),  # i18n.pgettext("ticket", "Pending")
+    "lazy_p": (1, 2),  # marked with a context, translated where shown
+}
+# ... and (context, singular, plural) positions.
+PYTHON_CONTEXT_PLURAL_KEYWORDS: dict[str, tuple[int, int, int]] = {"npgettext": (1, 2, 3)}
+# Templates: _/gettext(msg), ngettext(s, p, n), pgettext(ctx, msg), npgettext(ctx, s, p, n); the
+# {% trans %} tag compiles to the same calls ({% trans "ctx" %} to pgettext/npgettext).
+TEMPLATE_KEYWORDS = ("_", "gettext", "ngettext", "pgettext", "npgettext")
 
 # Placeholders: {name} in Python msgids (str.format), %(name)s in templates (Jinja newstyle).
 _BRACE = re.compile(r"(?<!\{)\{([A-Za-z_]\w*)(?:[!:][^{}]*)?\}(?!\})")
@@ -84,6 +100,13 @@ class Found:
     msgid: str | tuple[str, str]
     path: str
     lineno: int
+    context: str | None = None
+
+
+def describe(msgid: str | tuple[str, ...] | list[str], context: str | None = None) -> str:
+    """How a problem names an entry: 'Pending', or 'Pending' (context 'ticket')."""
+    label = msgid if isinstance(msgid, str) else msgid[0]
+    return f"{label!r} (context {context!r})" if context is not None else repr(label)
 
 
 def _python_files() -> Iterator[Path]:
@@ -101,7 +124,12 @@ def _template_files() -> Iterator[Path]:
 
 
 def _from_python(path: Path) -> Iterator[Found]:
-    keywords = [*PYTHON_KEYWORDS, *PYTHON_PLURAL_KEYWORDS]
+    keywords = [
+        *PYTHON_KEYWORDS,
+        *PYTHON_PLURAL_KEYWORDS,
+        *PYTHON_CONTEXT_KEYWORDS,
+        *PYTHON_CONTEXT_PLURAL_KEYWORDS,
+    ]
     rel = path.relative_to(ROOT).as_posix()
     with path.open("rb") as fh:
         for lineno, funcname, messages, _comments in extract_python(fh, keywords, [], {}):
@@ -114,6 +142,16 @@ def _from_python(path: Path) -> Iterator[Found]:
                 s, p = (arg(i) for i in PYTHON_PLURAL_KEYWORDS[funcname])
                 if s and p:
                     yield Found((s, p), rel, lineno)
+                continue
+            if funcname in PYTHON_CONTEXT_KEYWORDS:
+                ctx, text = (arg(i) for i in PYTHON_CONTEXT_KEYWORDS[funcname])
+                if ctx and text:
+                    yield Found(text, rel, lineno, ctx)
+                continue
+            if funcname in PYTHON_CONTEXT_PLURAL_KEYWORDS:
+                ctx, s, p = (arg(i) for i in PYTHON_CONTEXT_PLURAL_KEYWORDS[funcname])
+                if ctx and s and p:
+                    yield Found((s, p), rel, lineno, ctx)
                 continue
             for i in PYTHON_KEYWORDS[funcname]:
                 text = arg(i)
@@ -130,12 +168,17 @@ def _from_template(path: Path) -> Iterator[Found]:
         for lineno, func, message, _comments in babel_extract(fh, TEMPLATE_KEYWORDS, [], options):
             # One entry per argument, None where it is not a literal (keyword arguments included).
             args = [*message] if isinstance(message, tuple) else [message]
+            ctx: str | None = None
+            if func in ("pgettext", "npgettext"):
+                ctx, *args = (*args, None)
+                if not (isinstance(ctx, str) and ctx):
+                    continue
             s, p = (*args, None, None)[:2]
-            if func == "ngettext":
+            if func in ("ngettext", "npgettext"):
                 if isinstance(s, str) and isinstance(p, str) and s and p:
-                    yield Found((s, p), rel, lineno)
+                    yield Found((s, p), rel, lineno, ctx)
             elif isinstance(s, str) and s:
-                yield Found(s, rel, lineno)
+                yield Found(s, rel, lineno, ctx)
 
 
 def extract() -> Catalog:
@@ -154,7 +197,7 @@ def extract() -> Catalog:
         *(f for p in _template_files() for f in _from_template(p)),
     ]
     for f in found:
-        catalog.add(f.msgid, locations=[(f.path, None)])
+        catalog.add(f.msgid, locations=[(f.path, None)], context=f.context)
     return catalog
 
 
@@ -224,15 +267,15 @@ def catalogue_problems(locale: str, template: Catalog, catalog: Catalog) -> list
     for msg in template:
         if not msg.id:
             continue
-        entry = catalog.get(msg.id)
-        label = msg.id if isinstance(msg.id, str) else msg.id[0]
+        entry = catalog.get(msg.id, context=msg.context)
+        label = describe(msg.id, msg.context)
         if entry is None:
-            out.append(f"{locale}: missing: {label!r}")
+            out.append(f"{locale}: missing: {label}")
             continue
         if entry.fuzzy:
-            out.append(f"{locale}: fuzzy: {label!r}")
+            out.append(f"{locale}: fuzzy: {label}")
         if not _translated(entry):
-            out.append(f"{locale}: not translated: {label!r}")
+            out.append(f"{locale}: not translated: {label}")
             continue
         wanted = placeholders(msg.id[-1] if isinstance(msg.id, tuple) else msg.id)
         strings = entry.string if isinstance(entry.string, tuple | list) else [entry.string]
@@ -240,15 +283,15 @@ def catalogue_problems(locale: str, template: Catalog, catalog: Catalog) -> list
             got = placeholders(s)
             if got != wanted:
                 out.append(
-                    f"{locale}: placeholders differ in {label!r}: "
+                    f"{locale}: placeholders differ in {label}: "
                     f"msgid has {sorted(wanted)}, translation has {sorted(got)}"
                 )
     for msg in catalog:
-        if msg.id and msg.fuzzy and msg.id not in template:
-            out.append(f"{locale}: fuzzy: {msg.id!r}")
+        if msg.id and msg.fuzzy and template.get(msg.id, context=msg.context) is None:
+            out.append(f"{locale}: fuzzy: {describe(msg.id, msg.context)}")
     for msg, errors in catalog.check():
         for err in errors:
-            out.append(f"{locale}: {msg.id!r}: {err}")
+            out.append(f"{locale}: {describe(msg.id, msg.context)}: {err}")
     try:
         buf = io.BytesIO()
         write_mo(buf, catalog)

@@ -1,9 +1,19 @@
 """Reading CSV uploads (PLAT-13): the encodings people's spreadsheets really produce, and limits.
 
-Excel on a Chinese Windows saves "CSV" as GB18030 (GBK); Excel elsewhere and most tools write
-UTF-8, often with a byte-order mark. ``read_csv`` accepts both, normalises the header names and
-refuses files that are not tabular text — as a ``ValidationFailed`` on the ``file`` field, so a
-portal form and the API report it the same way.
+Excel saves "CSV" in the Windows code page of the machine: GBK (read as its superset GB18030) on
+a Simplified Chinese Windows, Big5 (code page 950) on a Traditional Chinese one, as in Taiwan;
+Excel's "CSV UTF-8" and most other tools write UTF-8, often with a byte-order mark. ``read_csv``
+accepts the three, normalises the header names and refuses files that are not tabular text — as a
+``ValidationFailed`` on the ``file`` field, so a portal form and the API report it the same way.
+
+Which encoding: a BOM, else UTF-8 when the bytes are valid UTF-8 (legacy Chinese text practically
+never is). GB18030 and Big5 both accept most byte strings of the other, so the choice between
+them is by plausibility: the share of the decoded Chinese characters that are among the common
+characters of that encoding's own script — GB2312 level 1 (the 3,755 most frequent simplified
+characters) for GB18030, Big5 level 1 (the 5,401 frequent traditional ones) for Big5. Decoded
+with the wrong one, Chinese text turns into rare characters, kana, Greek, bopomofo and private-use
+code points, so the right one wins by far on any real file; only a file of one or two characters
+can tie, and then the reader's language decides (繁體中文 → Big5, else GB18030).
 
     table = read_csv(upload_bytes, max_rows=50_000)
     for line_no, row in table.rows:        # line_no is the line people see in their editor
@@ -21,7 +31,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.kernel import i18n
 from app.kernel.errors import FieldError, ValidationFailed
+from app.kernel.i18n import lazy_n
 
 BOM = "\ufeff"
 MAX_CELL = 10_000
@@ -38,6 +50,47 @@ def normalise_header(name: str) -> str:
     return "_".join(name.strip().lower().replace("-", " ").split())
 
 
+# The legacy Chinese encodings Excel writes, in the order that wins a tie: (codec, its "level 1"
+# range of frequent characters, as (first, last) two-byte codes in the script's base charset).
+GB18030 = "gb18030"
+BIG5 = "cp950"  # Windows' Big5, as Excel on a Traditional Chinese Windows writes it
+_COMMON = {GB18030: ("gb2312", 0xB0A1, 0xD7FE), BIG5: ("big5", 0xA440, 0xC67E)}
+_SAMPLE = 20_000  # letters looked at: plenty to decide, and a large file costs no more
+
+
+def _is_letter(c: str) -> bool:
+    """A character that tells the encodings apart: not ASCII, Latin-1 or punctuation (full-width
+    forms, CJK punctuation, general punctuation), which both encodings mostly share."""
+    return not (
+        c < "\u0100" or "\u2000" <= c <= "\u206f" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef"
+    )
+
+
+def plausibility(text: str, codec: str) -> float | None:
+    """The share of the first letters of ``text`` that are frequent Chinese characters of the
+    script ``codec`` is for (None: no letters at all, nothing to judge by)."""
+    base, first, last = _COMMON[codec]
+    letters = common = 0
+    seen: dict[str, bool] = {}
+    for c in text:
+        if not _is_letter(c):
+            continue
+        letters += 1
+        if c not in seen:
+            ok = "\u4e00" <= c <= "\u9fff"
+            if ok:
+                try:
+                    code = int.from_bytes(c.encode(base), "big")
+                except UnicodeEncodeError:
+                    code = 0
+                ok = first <= code <= last
+            seen[c] = ok
+        common += seen[c]
+        if letters >= _SAMPLE:
+            break
+    return common / letters if letters else None
+
+
 def _decode(data: bytes) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
@@ -45,12 +98,28 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as exc:
+    decoded: dict[str, str] = {}
+    for codec in _COMMON:
+        try:
+            decoded[codec] = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    if not decoded:
         raise ValidationFailed(
-            [FieldError("file", "The file is not text in UTF-8 or GB18030 (GBK). Save it as CSV UTF-8.")]
-        ) from exc
+            [
+                FieldError(
+                    "file", "The file is not text in UTF-8, GB18030 (GBK) or Big5. Save it as CSV UTF-8."
+                )
+            ]
+        )
+    if len(decoded) == 1:
+        codec, text = next(iter(decoded.items()))
+        return text, codec
+    scores = {codec: plausibility(text, codec) or 0.0 for codec, text in decoded.items()}
+    best = max(scores.values())
+    tied = [codec for codec, score in scores.items() if score == best]
+    codec = tied[0] if len(tied) == 1 else (BIG5 if i18n.get_locale() == "zh_Hant" else GB18030)
+    return decoded[codec], codec
 
 
 def read_csv(data: bytes, *, max_rows: int, required: Sequence[str] = ()) -> CsvTable:
@@ -75,7 +144,12 @@ def read_csv(data: bytes, *, max_rows: int, required: Sequence[str] = ()) -> Csv
         raise ValidationFailed(
             [
                 FieldError(
-                    "file", "The header row lacks the column(s): {columns}.", {"columns": ", ".join(missing)}
+                    "file",
+                    lazy_n(
+                        "The header row lacks the column {columns}.",
+                        "The header row lacks the columns {columns}.",
+                    ),
+                    {"columns": ", ".join(missing), "n": len(missing)},
                 )
             ]
         )

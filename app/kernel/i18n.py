@@ -7,6 +7,12 @@ locale is a context variable set per request/job, so Python code and Jinja templ
 
 Python msgids use ``{name}`` placeholders (``gettext("Hello {name}", name=n)``); Jinja templates
 use the i18n extension's ``{% trans %}``/``_()`` with ``%(name)s``.
+
+One English word can mean different things in different places ("Pending" invitation, ticket,
+instalment). gettext tells them apart by a message context (``msgctxt``): ``pgettext(context,
+message)`` translates now, ``lazy_p(context, message)`` marks a label that is translated where it
+is shown — it is a ``str`` that carries its ``.context``, and ``gettext``, the templates' ``_()``
+and ``tr()`` translate it within that context (docs/i18n.md, "Message contexts").
 """
 
 from __future__ import annotations
@@ -97,18 +103,89 @@ def use_locale(locale: str | None) -> Iterator[None]:
         _current_locale.reset(token)
 
 
+class ContextMessage(str):
+    """An English msgid with its message context, made by ``lazy_p``: it is the plain English text
+    (compares, hashes and formats as the ``str``), and ``.context`` tells every translation call
+    which entry of the catalogue it is."""
+
+    context: str
+
+    def __new__(cls, context: str, message: str) -> ContextMessage:
+        obj = super().__new__(cls, message)
+        obj.context = context
+        return obj
+
+    def __reduce__(self) -> tuple[type[ContextMessage], tuple[str, str]]:
+        return (ContextMessage, (self.context, str(self)))
+
+    def __repr__(self) -> str:
+        return f"lazy_p({self.context!r}, {str(self)!r})"
+
+
+class PluralMessage(str):
+    """An English message with a plural form, made by ``lazy_n`` for a message that is translated
+    later together with its parameters (an error's message and params): ``{n}`` is the count.
+    ``gettext(message, n=3, ...)`` takes the catalogue's form for 3; ``message.format(n=3, ...)``
+    gives the English one, as the API and the logs show it."""
+
+    plural: str
+
+    def __new__(cls, singular: str, plural: str) -> PluralMessage:
+        obj = super().__new__(cls, singular)
+        obj.plural = plural
+        return obj
+
+    def __reduce__(self) -> tuple[type[PluralMessage], tuple[str, str]]:
+        return (PluralMessage, (str(self), self.plural))
+
+    def __repr__(self) -> str:
+        return f"lazy_n({str(self)!r}, {self.plural!r})"
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        n = kwargs.get("n")
+        return (self.plural if n is not None and n != 1 else str(self)).format(*args, **kwargs)
+
+
+def _context_of(message: str) -> str | None:
+    return message.context if isinstance(message, ContextMessage) else None
+
+
+def _translate(message: str) -> str:
+    context = _context_of(message)
+    t = translations(get_locale())
+    return t.pgettext(context, message) if context is not None else t.gettext(message)
+
+
+def _format(text: str, message: str, params: dict[str, Any]) -> str:
+    if not params:
+        return text
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return message.format(**params)
+
+
 def gettext(message: str, **params: Any) -> str:
-    text = translations(get_locale()).gettext(message)
-    if params:
-        try:
-            return text.format(**params)
-        except (KeyError, IndexError, ValueError):
-            return message.format(**params)
-    return text
+    """The message in the current language; a ``lazy_p`` label within its own context, a
+    ``lazy_n`` message in the plural form for ``n``."""
+    if isinstance(message, PluralMessage) and isinstance(params.get("n"), int):
+        text = translations(get_locale()).ngettext(message, message.plural, params["n"])
+        return _format(text, message, params)
+    return _format(_translate(message), message, params)
+
+
+def pgettext(context: str, message: str, **params: Any) -> str:
+    """Like ``gettext``, for a word whose meaning depends on where it is (``msgctxt``)."""
+    return _format(translations(get_locale()).pgettext(context, message), message, params)
 
 
 def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     text = translations(get_locale()).ngettext(singular, plural, n)
+    return text.format(n=n, **params)
+
+
+def npgettext(context: str, singular: str, plural: str, n: int, **params: Any) -> str:
+    text = translations(get_locale()).npgettext(context, singular, plural, n)
     return text.format(n=n, **params)
 
 
@@ -117,13 +194,33 @@ def lazy(message: str) -> str:
     return message
 
 
+def lazy_n(singular: str, plural: str) -> PluralMessage:
+    """``lazy`` for a message with a count: ``{n}`` in the params picks the plural form where the
+    message is shown (``gettext(message, n=..., ...)``, or ``.format`` for English)."""
+    return PluralMessage(singular, plural)
+
+
+def lazy_p(context: str, message: str) -> ContextMessage:
+    """``lazy`` with a message context: a label defined now, translated where shown (``gettext``,
+    ``_()``, ``tr()``) as the entry ``msgctxt context`` / ``msgid message``."""
+    return ContextMessage(context, message)
+
+
 # Jinja's i18n extension (newstyle) formats with %(name)s and escapes for us.
 def jinja_gettext(message: str) -> str:
-    return translations(get_locale()).gettext(message)
+    return _translate(message)
 
 
 def jinja_ngettext(singular: str, plural: str, n: int) -> str:
     return translations(get_locale()).ngettext(singular, plural, n)
+
+
+def jinja_pgettext(context: str, message: str) -> str:
+    return translations(get_locale()).pgettext(context, message)
+
+
+def jinja_npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return translations(get_locale()).npgettext(context, singular, plural, n)
 
 
 def html_lang(locale: str | None = None) -> str:
@@ -147,7 +244,7 @@ def format_date(value: date | datetime | None, fmt: str = "medium", tz: str | No
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(tz)).date() if tz else value.date()
-    return dates.format_date(value, format=fmt, locale=babel_locale())
+    return _format_date(value, fmt, get_locale())
 
 
 def format_percent(value: Decimal | int | float, digits: int = 1) -> str:
@@ -158,8 +255,37 @@ def format_percent(value: Decimal | int | float, digits: int = 1) -> str:
 
 
 def format_money(amount: Decimal | int | float, currency: str) -> str:
-    return numbers.format_currency(amount, currency, locale=babel_locale())
+    return _format_money(amount, currency, get_locale())
 
 
 def format_number(value: Decimal | int | float) -> str:
-    return numbers.format_decimal(value, locale=babel_locale())
+    return _format_number(value, get_locale())
+
+
+def format_skeleton(skeleton: str, value: date | datetime) -> str:
+    """A date by CLDR skeleton ("MMMd" → "20 Jan" / "1月20日"): the fields, in the language's order."""
+    return _format_skeleton(skeleton, value, get_locale())
+
+
+# Babel parses the locale's patterns on every call (~20 µs an amount): a board or report prints
+# hundreds of values, most of them repeated (amounts, close dates), so the formatted text is
+# remembered per (value, locale). Equal values format equally (Decimal("1.5") == Decimal("1.50")
+# and both print with the currency's digits), so the cache can never answer a wrong string.
+@lru_cache(maxsize=16384)
+def _format_money(amount: Decimal | int | float, currency: str, locale: str) -> str:
+    return str(numbers.format_currency(amount, currency, locale=babel_locale(locale)))
+
+
+@lru_cache(maxsize=8192)
+def _format_number(value: Decimal | int | float, locale: str) -> str:
+    return str(numbers.format_decimal(value, locale=babel_locale(locale)))
+
+
+@lru_cache(maxsize=8192)
+def _format_date(value: date, fmt: str, locale: str) -> str:
+    return str(dates.format_date(value, format=fmt, locale=babel_locale(locale)))
+
+
+@lru_cache(maxsize=8192)
+def _format_skeleton(skeleton: str, value: date | datetime, locale: str) -> str:
+    return str(dates.format_skeleton(skeleton, value, locale=babel_locale(locale)))

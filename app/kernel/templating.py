@@ -37,7 +37,11 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=i18n.jinja_gettext, ngettext=i18n.jinja_ngettext, newstyle=True
+        gettext=i18n.jinja_gettext,
+        ngettext=i18n.jinja_ngettext,
+        pgettext=i18n.jinja_pgettext,
+        npgettext=i18n.jinja_npgettext,
+        newstyle=True,
     )
     env.globals.update(
         LOCALES=i18n.LOCALES,

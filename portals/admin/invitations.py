@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kernel import i18n
 from app.kernel.errors import DomainError
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.models import Invitation
 from app.security.permissions import ADMIN_USERS_MANAGE, ADMIN_USERS_READ
@@ -27,7 +27,7 @@ from portals.web import FormState, flash, form_data, perm, principal, redirect, 
 
 BASE = "/admin/invitations"
 STATUS_LABELS = {
-    "pending": lazy("Pending"),
+    "pending": lazy_p("invitation", "Pending"),
     "accepted": lazy("Accepted"),
     "expired": lazy("Expired"),
     "revoked": lazy("Revoked"),
@@ -37,7 +37,7 @@ TABLE = TableSpec(
         Column("email", lazy("Invitee"), sort=Invitation.email),
         Column("roles", lazy("Roles")),
         Column("status", lazy("Status")),
-        Column("created", lazy("Invited"), sort=Invitation.created_at),
+        Column("created", lazy("Invited on"), sort=Invitation.created_at),
         Column("expires", lazy("Expires"), sort=Invitation.expires_at),
         Column("actions", lazy("Actions")),
     ],

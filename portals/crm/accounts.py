@@ -76,7 +76,7 @@ def accounts_table(
 
 
 EXPORT_COLUMNS = [
-    ExportColumn(lazy("ID"), lambda a: a.id),
+    ExportColumn("ID", lambda a: a.id),
     ExportColumn(lazy("Name"), lambda a: a.name),
     ExportColumn(lazy("Type"), lambda a: i18n.gettext(KIND_LABELS.get(a.kind, a.kind))),
     ExportColumn(lazy("Legal name"), lambda a: a.legal_name),

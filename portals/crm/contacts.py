@@ -50,7 +50,7 @@ def contacts_table(
         columns=[
             Column("name", lazy("Name"), sort=Contact.full_name),
             Column("account", lazy("Account"), sort=Account.name),
-            Column("title", lazy("Title"), sort=Contact.title),
+            Column("title", lazy("Job title"), sort=Contact.title),
             Column("email", lazy("E-mail"), sort=Contact.email),
             Column("phone", lazy("Phone")),
             Column("owner", lazy("Account manager")),
@@ -75,11 +75,11 @@ def contacts_table(
 
 def _contact_export_columns() -> list[ExportColumn]:
     return [
-        ExportColumn(lazy("ID"), lambda r: r[0].id),
+        ExportColumn("ID", lambda r: r[0].id),
         ExportColumn(lazy("Full name"), lambda r: r[0].full_name),
         ExportColumn(lazy("First name"), lambda r: r[0].first_name),
         ExportColumn(lazy("Last name"), lambda r: r[0].last_name),
-        ExportColumn(lazy("Title"), lambda r: r[0].title),
+        ExportColumn(lazy("Job title"), lambda r: r[0].title),
         ExportColumn(lazy("E-mail"), lambda r: r[0].email),
         ExportColumn(lazy("Phone"), lambda r: r[0].phone),
         ExportColumn(lazy("Mobile"), lambda r: r[0].mobile),

@@ -47,7 +47,7 @@ ACCOUNT_ROWS = [
 ]
 CONTACT_ROWS = [
     ("full_name", lazy("Full name")),
-    ("title", lazy("Title")),
+    ("title", lazy("Job title")),
     ("email", lazy("E-mail")),
     ("phone", lazy("Phone")),
     ("mobile", lazy("Mobile")),

@@ -41,7 +41,7 @@ TABLE = TableSpec(
         Column("number", lazy("Ticket"), sort=Ticket.number),
         Column("subject", lazy("Subject"), sort=Ticket.subject),
         Column("status", lazy("Status"), sort=Ticket.status),
-        Column("opened", lazy("Opened"), sort=Ticket.created_at),
+        Column("opened", lazy("Opened on"), sort=Ticket.created_at),
         Column("updated", lazy("Last update"), sort=Ticket.updated_at),
     ],
     default_sort="updated",

@@ -44,7 +44,7 @@ def funnel_chart(steps: list[tuple[str, int]]) -> dict[str, Any]:
         "type": "bar",
         "horizontal": True,
         "labels": [label for label, _ in steps],
-        "datasets": [{"label": i18n.gettext("People"), "data": [n for _, n in steps]}],
+        "datasets": [{"label": i18n.gettext("Number of people"), "data": [n for _, n in steps]}],
     }
 
 

@@ -36,6 +36,7 @@ def _search(stmt: Select[Any], q: str) -> Select[Any]:
     return stmt.where(Account.name.ilike(pattern, escape="\\"))
 
 
+RFM = "R · F · M"  # the same in every language: not a msgid
 MEMBERS_TABLE = TableSpec(
     columns=[
         Column("name", lazy("Account"), sort=func.lower(Account.name)),
@@ -44,7 +45,7 @@ MEMBERS_TABLE = TableSpec(
         Column("recency", lazy("Days since the last order"), sort=SegmentMember.recency_days, align="right"),
         Column("frequency", lazy("Orders, 365 days"), sort=SegmentMember.frequency, align="right"),
         Column("monetary", lazy("Spend, 365 days"), sort=SegmentMember.monetary, align="right"),
-        Column("rfm", lazy("R · F · M")),
+        Column("rfm", RFM),
     ],
     default_sort="monetary",
     default_direction="desc",

@@ -34,13 +34,14 @@ register(
     NavItem(lazy("Sales"), lazy("Price lists"), PRICE_LISTS, CRM_PRODUCT_READ, icon="list", order=72),
 )
 ACTIVE_LABELS = {"active": lazy("On sale"), "inactive": lazy("Retired")}
+SKU = "SKU"  # the same in every language: not a msgid
 
 
 def products_table(category_list: list[str] | None = None) -> TableSpec:
     """``category_list`` None (fragments, exports): any category value filters."""
     return TableSpec(
         columns=[
-            Column("sku", lazy("SKU"), sort=Product.sku),
+            Column("sku", SKU, sort=Product.sku),
             Column("name", lazy("Name"), sort=Product.name),
             Column("category", lazy("Category"), sort=Product.category),
             Column("unit", lazy("Unit")),
@@ -64,7 +65,7 @@ def products_table(category_list: list[str] | None = None) -> TableSpec:
 
 
 EXPORT = [
-    ExportColumn(lazy("SKU"), lambda p: p.sku),
+    ExportColumn(SKU, lambda p: p.sku),
     ExportColumn(lazy("Name"), lambda p: p.name),
     ExportColumn(lazy("Category"), lambda p: p.category or ""),
     ExportColumn(lazy("Unit"), lambda p: p.unit),

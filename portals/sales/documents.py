@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Contact, Opportunity
 from app.crm.services import price_lists, products, reps
-from app.crm.services.visibility import visible_accounts
+from app.crm.services.visibility import account_choices, visible_accounts
 from app.kernel import i18n
 from app.kernel.csvfile import csv_bytes
 from app.kernel.db import utcnow
@@ -108,14 +108,7 @@ def formatters() -> dict[str, Any]:
 async def account_options(
     db: AsyncSession, p: Principal, q: str = "", selected: int | None = None
 ) -> list[tuple[int, str]]:
-    stmt = visible_accounts(p).where(Account.archived_at.is_(None)).order_by(Account.name, Account.id)
-    if q:
-        stmt = stmt.where(Account.name.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
-    found = list((await db.execute(stmt.limit(ACCOUNT_CHOICES))).scalars())
-    if selected is not None and all(a.id != selected for a in found):
-        chosen = (await db.execute(visible_accounts(p).where(Account.id == selected))).scalar_one_or_none()
-        if chosen is not None:
-            found.insert(0, chosen)
+    found = await account_choices(db, p, q=q, selected=selected, limit=ACCOUNT_CHOICES)
     return [(a.id, a.name) for a in found]
 
 

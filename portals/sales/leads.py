@@ -15,7 +15,7 @@ from app.crm.models.leads import SOURCE_LABELS, STATUS_LABELS
 from app.crm.services import lead_activities, leads
 from app.kernel import i18n
 from app.kernel.errors import DomainError, NotFound
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_LEAD_READ, CRM_LEAD_WRITE
 from app.security.principal import Principal
@@ -31,7 +31,7 @@ EDIT_FIELDS = ("full_name", "company", "title", "email", "phone", "region", "cou
                "source_detail", "campaign_id", "owner_id", "score", "message")  # fmt: skip
 ACTIVITY_LABELS = {
     "call": lazy("Call"),
-    "email": lazy("E-mail"),
+    "email": lazy_p("channel", "E-mail"),
     "meeting": lazy("Meeting"),
     "note": lazy("Note"),
 }
@@ -74,7 +74,7 @@ async def lead_export(request: Request[Any, Any, Any], db: DbSession) -> Respons
     columns = [
         ExportColumn(lazy("Name"), lambda r: r.full_name),
         ExportColumn(lazy("Company"), lambda r: r.company),
-        ExportColumn(lazy("Title"), lambda r: r.title),
+        ExportColumn(lazy("Job title"), lambda r: r.title),
         ExportColumn(lazy("E-mail"), lambda r: r.email),
         ExportColumn(lazy("Phone"), lambda r: r.phone),
         ExportColumn(lazy("Region"), lambda r: r.region),

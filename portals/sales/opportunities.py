@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.crm.models import Account, Contact, Opportunity, PipelineStage
 from app.crm.services import opportunities, opportunity_history, reps, stages
 from app.crm.services.forecast import add_months
-from app.crm.services.visibility import visible_accounts
+from app.crm.services.visibility import account_choices, visible_accounts
 from app.kernel import i18n
 from app.kernel.csvfile import csv_bytes
 from app.kernel.db import utcnow
@@ -110,15 +110,7 @@ async def opportunity_export(request: Request[Any, Any, Any], db: DbSession) -> 
 async def account_options(
     db: AsyncSession, p: Principal, q: str = "", selected: int | None = None
 ) -> list[Account]:
-    stmt = visible_accounts(p).where(Account.archived_at.is_(None)).order_by(Account.name, Account.id)
-    if q:
-        stmt = stmt.where(Account.name.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
-    found = list((await db.execute(stmt.limit(ACCOUNT_CHOICES))).scalars())
-    if selected is not None and all(a.id != selected for a in found):
-        chosen = (await db.execute(visible_accounts(p).where(Account.id == selected))).scalar_one_or_none()
-        if chosen is not None:
-            found.insert(0, chosen)
-    return found
+    return await account_choices(db, p, q=q, selected=selected, limit=ACCOUNT_CHOICES)
 
 
 async def contact_options(db: AsyncSession, p: Principal, account_id: int | None) -> list[Contact]:

@@ -16,7 +16,7 @@ from app.crm.models import Account, Opportunity, PipelineStage
 from app.crm.services.fields import cents
 from app.crm.services.forecast import add_months
 from app.kernel import i18n
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.security.models import Team, User
 from portals.sales.pipeline_format import month_label
 from portals.tables import Column, Filter, TableSpec
@@ -34,7 +34,7 @@ SOURCES = (
 ACTIVITY_KINDS = {
     "call": lazy("Call"),
     "meeting": lazy("Meeting"),
-    "email": lazy("E-mail"),
+    "email": lazy_p("channel", "E-mail"),
     "inquiry": lazy("Inquiry"),
     "complaint": lazy("Complaint"),
     "note": lazy("Note"),

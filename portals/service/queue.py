@@ -184,7 +184,7 @@ def export_columns(names: RowNames) -> list[ExportColumn]:
         ExportColumn(lazy("Assignee"), lambda t: names.users.get(t.owner_id or 0, "")),
         ExportColumn(lazy("Team"), lambda t: names.teams.get(t.team_id or 0, "")),
         ExportColumn(lazy("Channel"), lambda t: t.channel),
-        ExportColumn(lazy("Opened"), lambda t: when(t.created_at)),
+        ExportColumn(lazy("Opened on"), lambda t: when(t.created_at)),
         ExportColumn(lazy("First response due"), lambda t: when(t.first_response_due_at)),
         ExportColumn(lazy("First response"), lambda t: when(t.first_responded_at)),
         ExportColumn(lazy("Resolution due"), lambda t: when(t.resolution_due_at)),

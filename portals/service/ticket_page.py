@@ -19,7 +19,7 @@ from app.crm.services.ticket_workflow import AGENT_STATUSES, STATUS_LABELS
 from app.kernel import i18n
 from app.kernel.db import utcnow
 from app.kernel.errors import DomainError, ValidationFailed
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.models import Team, User
 from app.security.permissions import CRM_ACCOUNT_READ, CRM_ORDER_READ, CRM_TICKET_READ, CRM_TICKET_WRITE
@@ -33,8 +33,8 @@ RESOURCE = "crm_tickets"
 CHANNEL_LABELS = {
     **CHANNELS,
     "customer_portal": lazy("Customer portal"),
-    "email": lazy("E-mail"),
-    "api": lazy("API"),
+    "email": lazy_p("channel", "E-mail"),
+    "api": "API",  # the same in every language
 }
 
 

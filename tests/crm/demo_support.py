@@ -57,3 +57,21 @@ async def demo_tenant() -> Cast:
         east.manager_id = users["manager"]
         desk.manager_id = users["agent"]
     return Cast(slug=slug, admin=provisioned.admin_user_id, east=east.id, **users)
+
+
+_SEEDED: dict[str, object] = {}
+
+
+async def seeded_world_tenant(slug: str = "demoview") -> object:
+    """A tenant of the test world's shape (personas ada, alice, sam, ... and their teams) filled
+    once per test run by the whole CRM demo seeder: pages show what they show on a live tenant,
+    every card and chart with data. Shared by the tests that only read it."""
+    if slug not in _SEEDED:
+        from app.crm.interface import seed_demo
+        from tests.crm.factories.pipeline import private_tenant
+
+        tenant = await private_tenant(slug)
+        async with in_tenant(tenant.slug) as (s, _):
+            await seed_demo(s)
+        _SEEDED[slug] = tenant
+    return _SEEDED[slug]

@@ -125,7 +125,7 @@ async def test_any_bad_row_rejects_the_whole_file(acme):
         (4, "tags", "A tag has at most 40 characters and no commas."),
     ]
     assert err.value.code == "import_rejected"
-    assert err.value.params == {"lines": 2}
+    assert err.value.params == {"n": 2}
     assert await table_counts(acme, *TABLES) == before
 
 

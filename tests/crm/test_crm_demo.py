@@ -31,7 +31,7 @@ from tests.crm.demo_support import demo_tenant
 MODELS = (Account, Contact, Activity, Lead, Opportunity, StageChange, SalesOrder, Ticket, Survey, Segment)
 
 
-async def counts(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
+async def counts(session) -> dict[str, int]:
     return {m.__name__: int(await session.scalar(select(func.count()).select_from(m)) or 0) for m in MODELS}
 
 
@@ -55,15 +55,15 @@ async def test_the_crm_demo_is_registered_and_seeds_everything_once(world):
         assert {c.owner_id for c in campaigns} == {cast.marketer}
         for name in ("New season launch", "Canton Fair booth"):
             c = next(c for c in campaigns if c.name == name)
-            assert await s.scalar(select(func.count()).where(Lead.campaign_id == c.id)) > 5
-            assert await s.scalar(select(func.count()).where(Opportunity.campaign_id == c.id)) > 0
+            assert (await s.scalar(select(func.count()).where(Lead.campaign_id == c.id)) or 0) > 5
+            assert (await s.scalar(select(func.count()).where(Opportunity.campaign_id == c.id)) or 0) > 0
 
         # The rep's own accounts; the service agent's team's tickets.
         rep = await load_user_principal(s, ref, cast.rep)
         assert rep is not None
         owners = set((await s.execute(visible_accounts(rep).with_only_columns(Account.owner_id))).scalars())
         assert owners == {cast.rep}
-        assert await s.scalar(select(func.count()).where(Ticket.owner_id == cast.agent)) > 10
+        assert (await s.scalar(select(func.count()).where(Ticket.owner_id == cast.agent)) or 0) > 10
 
         # The customer: linked to a contact of one of the rep's accounts, with orders (one on its
         # way), an open ticket and a survey waiting.

@@ -8,13 +8,14 @@ Set TESSERA_SCREENSHOTS=/some/dir to keep screenshots of the pages.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
-from app.crm.interface import seed_demo
 from app.crm.models import Campaign, Segment
 from tenants.service import in_tenant
-from tests.crm.factories.pipeline import private_tenant
+from tests.crm.demo_support import seeded_world_tenant
 from tests.crm.test_pipeline_browser import CHROMIUM, chromium, port, shot  # noqa: F401 — fixtures
 from tests.world import PASSWORD
 
@@ -30,12 +31,11 @@ OVERFLOWING = """() => Array.from(document.querySelectorAll('.table-wrap'))
 
 @pytest.fixture(scope="module")
 async def demo(world):
-    tenant = await private_tenant("demoview")
+    tenant: Any = await seeded_world_tenant()
     async with in_tenant(tenant.slug) as (s, _):
-        await seed_demo(s)
         segment = await s.scalar(select(Segment.id).order_by(Segment.id).limit(1))
         campaign = await s.scalar(select(Campaign.id).where(Campaign.status == "sent").limit(1))
-    tenant.segment, tenant.campaign = segment, campaign  # type: ignore[attr-defined]
+    tenant.segment, tenant.campaign = segment, campaign
     return tenant
 
 

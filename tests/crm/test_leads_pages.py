@@ -101,7 +101,7 @@ async def test_export_has_the_rows_of_the_list_and_no_others(app, acme):
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["Name", "Company", "Title"]
+    assert rows[0][:3] == ["Name", "Company", "Job title"]
     assert [row[0] for row in rows[1:]] == [f"Amy {m}", f"Old {m}"]
     amy = dict(zip(rows[0], rows[1], strict=True))
     assert (amy["Source"], amy["Status"], amy["Score"], amy["Owner"]) == (

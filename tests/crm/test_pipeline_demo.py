@@ -23,7 +23,7 @@ from tenants.service import in_tenant
 from tests.crm.demo_support import demo_tenant
 
 
-async def count(session, model) -> int:  # type: ignore[no-untyped-def]
+async def count(session, model) -> int:
     return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 

@@ -177,9 +177,9 @@ async def test_a_ticket_rule_routes_by_channel_and_region(acme):
                 )
                 owners.append((t.owner_id, t.team_id))
         assert owners == [(b, team), (a, team), (b, team)]
-        async with in_tenant(acme.slug) as (s, _):  # another channel: the rule does not apply
+        async with acting_as(acme, "ada") as (s, ada):  # another channel: the rule does not apply
             t = await tickets.open_ticket(
-                s, None, {"subject": "By API", "team_id": acme.teams["Support"]}, channel="api",
+                s, ada, {"subject": "By API", "team_id": acme.teams["Support"]}, channel="api",
                 account_id=account.id,
             )  # fmt: skip
             assert t.team_id == acme.teams["Support"]

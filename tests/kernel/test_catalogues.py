@@ -16,6 +16,8 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from app.kernel import i18n
+from app.kernel.i18n import lazy_n, lazy_p
+from app.kernel.templating import environment
 from tests.admin.support import make_user
 from tests.helpers import Browser, browser, login
 from tools import i18n as catalogues
@@ -41,8 +43,8 @@ def test_every_extracted_msgid_is_translated_with_the_same_placeholders(template
 def test_the_committed_template_matches_the_code(template):
     """app/locale/messages.pot is what translators work from: it must list today's msgids."""
     with catalogues.POT_FILE.open("rb") as fh:
-        committed = {m.id for m in catalogues.read_po(fh) if m.id}
-    extracted = {m.id for m in template if m.id}
+        committed = {(m.context, m.id) for m in catalogues.read_po(fh) if m.id}
+    extracted = {(m.context, m.id) for m in template if m.id}
     assert committed == extracted, (
         f"new: {sorted(map(str, extracted - committed))}; gone: {sorted(map(str, committed - extracted))}"
         + HOW_TO_FIX
@@ -69,8 +71,54 @@ def test_extraction_sees_every_way_a_message_is_written(template):
         "user",  # lazy() noun handed to NotFound
         "Supply chain",  # lazy() nav section
         "Single sign-on is not enabled for {tenant}.",  # _refused(code, message)
+        # lazy_n(singular, plural): an error message with a count
+        ("Nothing was imported: {n} row has a problem.", "Nothing was imported: {n} rows have problems."),
     }
     assert expected <= ids, sorted(map(str, expected - ids))
+    keys = {(m.context, m.id) for m in template if m.id}
+    with_context = {
+        ("invitation", "Pending"),  # lazy_p(context, message) in a status dict
+        ("ticket", "Pending"),
+        ("instalment", "Pending"),
+        ("user account", "Account"),  # pgettext(context, message) in a template
+        ("on/off setting", "Active"),
+        (None, "Account"),  # the same word without a context is an entry of its own
+    }
+    assert with_context <= keys, sorted(map(str, with_context - keys))
+
+
+def test_contexts_and_plurals_are_extracted_from_every_kind_of_call(tmp_path, monkeypatch):
+    monkeypatch.setattr(catalogues, "ROOT", tmp_path)
+    py = tmp_path / "labels.py"
+    py.write_text(
+        "LABELS = {'p': lazy_p('ticket', 'Pending'), 'a': lazy('Active')}\n"
+        "COLUMNS = [Column('status', lazy_p('ticket', 'Status'), sort=1)]\n"
+        "text = i18n.pgettext('invitation', 'Pending since {date}', date=d)\n"
+        "rows = i18n.npgettext('import', '{n} row', '{n} rows', n)\n"
+        "error = FieldError('file', lazy_n('{n} column', '{n} columns'), {'n': 2})\n",
+        encoding="utf-8",
+    )
+    html = tmp_path / "page.html"
+    html.write_text(
+        '{{ pgettext("user account", "Account") }} {{ _("Account") }}\n'
+        '{{ npgettext("deal", "%(num)d open", "%(num)d open", n) }}\n'
+        '{% trans "greeting" %}Hello {{ name }}{% endtrans %}\n'
+        '{{ pgettext(kind, "Skipped: the context is not a literal") }}\n',
+        encoding="utf-8",
+    )
+    found = {(f.context, f.msgid) for f in [*catalogues._from_python(py), *catalogues._from_template(html)]}
+    assert found == {
+        ("ticket", "Pending"),
+        (None, "Active"),
+        ("ticket", "Status"),
+        ("invitation", "Pending since {date}"),
+        ("import", ("{n} row", "{n} rows")),
+        (None, ("{n} column", "{n} columns")),
+        ("user account", "Account"),
+        (None, "Account"),
+        ("deal", ("%(num)d open", "%(num)d open")),
+        ("greeting", "Hello %(name)s"),
+    }
 
 
 def test_placeholders_are_read_in_both_styles():
@@ -94,6 +142,13 @@ def test_the_check_reports_each_kind_of_problem():
     catalog.add("Join %(org)s", "加入")
     catalog.add("Fine {n}", "好的 {n}")
     catalog.add(("%(num)d item", "%(num)d items"), ("%(num)d 项",))
+    # Context entries are entries of their own: a translation of the bare msgid does not count.
+    template.add("Pending", context="ticket")
+    template.add("Pending since %(date)s", context="invitation")
+    template.add("Pending", context="invitation")
+    catalog.add("Pending", "待接受")
+    catalog.add("Pending since %(date)s", "自 %(day)s 起待接受", context="invitation")
+    catalog.add("Pending", "待接受", context="invitation")
     found = "\n".join(catalogues.catalogue_problems("zh_Hans", template, catalog))
     assert "missing: 'Missing'" in found
     assert "not translated: 'Empty'" in found
@@ -102,6 +157,50 @@ def test_the_check_reports_each_kind_of_problem():
     assert "placeholders differ in 'Join %(org)s'" in found
     assert "'Fine {n}'" not in found
     assert "item" not in found
+    assert "missing: 'Pending' (context 'ticket')" in found
+    assert "placeholders differ in 'Pending since %(date)s' (context 'invitation')" in found
+    assert "'Pending' (context 'invitation')" not in found  # translated in its own context
+
+
+@pytest.mark.parametrize(
+    ("locale", "ticket", "invitation", "instalment", "user_account", "customer"),
+    [
+        ("zh_Hans", "待客户回复", "待接受", "待收款", "账号", "客户"),
+        ("zh_Hant", "待客戶回覆", "待接受", "待付款", "帳號", "客戶"),
+        ("en", "Pending", "Pending", "Pending", "Account", "Account"),
+    ],
+)
+def test_one_word_is_translated_by_its_context_in_python_and_templates(
+    locale, ticket, invitation, instalment, user_account, customer
+):
+    label = lazy_p("ticket", "Pending")
+    assert label == "Pending"  # still the English text
+    assert label.context == "ticket"
+    page = environment().from_string(
+        '{{ _(label) }}|{{ tr(label) }}|{{ pgettext("invitation", "Pending") }}|'
+        '{{ pgettext("user account", "Account") }}|{{ _("Account") }}|{{ tr(other) }}'
+    )
+    with i18n.use_locale(locale):
+        assert i18n.gettext(label) == ticket
+        assert i18n.gettext(lazy_p("invitation", "Pending")) == invitation
+        assert i18n.pgettext("instalment", "Pending") == instalment
+        assert i18n.pgettext("user account", "Account") == user_account
+        assert i18n.gettext("Account") == customer
+        assert page.render(label=label, other=lazy_p("instalment", "Pending")) == "|".join(
+            (ticket, ticket, invitation, user_account, customer, instalment)
+        )
+
+
+def test_a_plural_error_message_is_plural_in_english_and_translated():
+    message = lazy_n(
+        "Nothing was imported: {n} row has a problem.", "Nothing was imported: {n} rows have problems."
+    )
+    assert message.format(n=1) == "Nothing was imported: 1 row has a problem."
+    assert message.format(n=3) == "Nothing was imported: 3 rows have problems."
+    with i18n.use_locale("en"):
+        assert i18n.gettext(message, n=3) == "Nothing was imported: 3 rows have problems."
+    with i18n.use_locale("zh_Hant"):
+        assert i18n.gettext(message, n=3) == "未匯入任何資料：有 3 列資料有問題。"
 
 
 @pytest.mark.parametrize(

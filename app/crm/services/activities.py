@@ -26,13 +26,13 @@ from app.crm.services.visibility import visible_account_ids
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.security.principal import Principal
 
 KIND_LABELS = {
     "call": lazy("Call"),
     "meeting": lazy("Meeting"),
-    "email": lazy("E-mail"),
+    "email": lazy_p("channel", "E-mail"),
     "inquiry": lazy("Inquiry"),
     "complaint": lazy("Complaint"),
     "note": lazy("Note"),

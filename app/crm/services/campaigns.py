@@ -38,7 +38,7 @@ from app.kernel import context
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.security.models import User
 from app.security.principal import Principal
 
@@ -298,8 +298,8 @@ STATUS_LABELS = {
     "cancelled": lazy("Cancelled"),
 }
 CHANNEL_LABELS = {
-    "email": lazy("E-mail"),
-    "event": lazy("Event"),
+    "email": lazy_p("channel", "E-mail"),
+    "event": lazy_p("channel", "Event"),
     "advertising": lazy("Advertising"),
     "social": lazy("Social media"),
     "other": lazy("Other"),

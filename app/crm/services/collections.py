@@ -28,11 +28,11 @@ from app.crm.services.contracts import get_writable_contract, visible_contracts
 from app.crm.services.fields import clean_choice, clean_date, clean_money, clean_optional_text
 from app.kernel.audit import audited
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.security.principal import Principal
 
 STATUS_LABELS = {
-    "pending": lazy("Pending"),
+    "pending": lazy_p("instalment", "Pending"),
     "partially_paid": lazy("Partially paid"),
     "paid": lazy("Paid"),
     "overdue": lazy("Overdue"),

@@ -43,14 +43,14 @@ from app.crm.services.orders import get_order
 from app.crm.services.ownership import assignment_for
 from app.kernel.audit import audited
 from app.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.security.permissions import CRM_CONTRACT_READ, CRM_CONTRACT_WRITE
 from app.security.principal import Principal
 from app.security.record_rules import can_write, get_visible, restrict
 
 STATUS_LABELS = {
     "draft": lazy("Draft"),
-    "active": lazy("Active"),
+    "active": lazy_p("contract", "Active"),
     "completed": lazy("Completed"),
     "terminated": lazy("Terminated"),
 }

@@ -29,7 +29,7 @@ from app.kernel import context
 from app.kernel.audit import AuditEntry
 from app.kernel.db import utcnow
 from app.kernel.errors import DomainError, FieldError, Forbidden, ValidationFailed
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_n
 from app.security.permissions import CRM_ACCOUNT_WRITE
 from app.security.principal import Principal
 
@@ -91,8 +91,12 @@ class ImportRejected(DomainError):
         lines = report.problem_lines
         super().__init__(
             "import_rejected",
-            message or lazy("Nothing was imported: {lines} row(s) have problems."),
-            params={"lines": lines},
+            message
+            or lazy_n(
+                "Nothing was imported: {n} row has a problem.",
+                "Nothing was imported: {n} rows have problems.",
+            ),
+            params={"n": lines},
             errors=[FieldError(f"line {p.line}: {p.field}", p.message, p.params) for p in report.problems],
         )
         self.report = report

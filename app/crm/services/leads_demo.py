@@ -25,7 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Activity, AssignmentRule, Contact, Lead, Opportunity, WebForm
 from app.crm.services.calendar import tenant_today
-from app.crm.services.customers_demo import CITIES, GIVEN, SURNAMES, TITLES, TRADES, sales_staff
+from app.crm.services.customers_demo import (
+    CITIES,
+    GIVEN,
+    SURNAMES,
+    TITLES,
+    TRADES,
+    WESTERN_CITIES,
+    sales_staff,
+)
 from app.crm.services.lead_assignment import Router
 from app.crm.services.opportunities import base_currency
 from app.crm.services.pipeline_demo import (
@@ -256,7 +264,8 @@ def _lead(
         first, last = rnd.choice(WESTERN_PEOPLE)
         full = f"{first} {last}"
         company = rnd.choice(WESTERN_COMPANIES)
-        region, city, country = "International", rnd.choice(["Singapore", "Hamburg", "London"]), "SG"
+        region, city = "International", rnd.choice(list(WESTERN_CITIES))
+        country = WESTERN_CITIES[city]
         email = f"{first}.{last}@{company.split()[0]}{n}.example".lower().replace("ü", "ue")
     else:
         first = rnd.choice(GIVEN) + (rnd.choice(GIVEN) if rnd.random() < 0.5 else "")
@@ -266,11 +275,13 @@ def _lead(
         country = "TW" if city == "台北" else "CN"
         company = None
         if rnd.random() < 0.85:
+            name = ""
             for _ in range(5):
-                company = f"{city}{rnd.choice(LEAD_WORDS)}{rnd.choice(TRADES)}{rnd.choice(LEAD_FORMS)}"
-                if company not in companies:
+                name = f"{city}{rnd.choice(LEAD_WORDS)}{rnd.choice(TRADES)}{rnd.choice(LEAD_FORMS)}"
+                if name not in companies:
                     break
-            companies.add(company)
+            companies.add(name)
+            company = name
         email = f"lead{n}@{'qq.com' if company is None else f'corp{n}.example.cn'}"
     return Lead(
         first_name=first,

@@ -327,9 +327,9 @@ def describe(rule: Rule, currency: str) -> str:
             if rule.days
             else i18n.gettext("Spend, all time")
         )
-    return i18n.gettext(
-        "{field} {operator} {value}", field=label, operator=i18n.gettext(OP_LABELS[rule.op]), value=value
-    )
+    # "Spend in the last 365 days at least ¥10,000.00" / "最近 365 天消费金额 至少 ¥10,000.00": the
+    # same order in every language, so not a msgid.
+    return f"{label} {i18n.gettext(OP_LABELS[rule.op])} {value}"
 
 
 # Stored codes of the choice fields, as people read them.
@@ -339,5 +339,5 @@ CHOICE_LABELS = {
     "partner": lazy("Partner"),
     "churned": lazy("Churned"),
     "company": lazy("Company"),
-    "person": lazy("Person"),
+    "person": lazy("Individual"),
 }

@@ -34,7 +34,7 @@ from app.crm.services.tickets import (
 from app.kernel.audit import audited
 from app.kernel.db import utcnow
 from app.kernel.errors import FieldError, Forbidden, ValidationFailed
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.kernel.outbox import publish
 from app.security.permissions import CRM_TICKET_WRITE
 from app.security.principal import Principal
@@ -45,7 +45,7 @@ AGENT_STATUSES = ("open", "pending", "resolved", "closed")
 STATUS_LABELS = {
     "new": lazy("New"),
     "open": lazy("Open"),
-    "pending": lazy("Pending"),
+    "pending": lazy_p("ticket", "Pending"),
     "resolved": lazy("Resolved"),
     "closed": lazy("Closed"),
 }

@@ -24,7 +24,7 @@ from app.crm.models import Activity, Contact, Opportunity, PipelineStage, Quote,
 from app.crm.services.accounts import get_account
 from app.crm.services.activities import KIND_ICONS, KIND_LABELS
 from app.kernel.db import utcnow
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.security.models import User
 from app.security.permissions import CRM_OPPORTUNITY_READ, CRM_ORDER_READ, CRM_TICKET_READ
 from app.security.principal import Principal
@@ -65,7 +65,7 @@ TICKET_PRIORITY = {
 TICKET_STATUS = {
     "new": (lazy("New"), "info"),
     "open": (lazy("Open"), "info"),
-    "pending": (lazy("Pending"), "warn"),
+    "pending": (lazy_p("ticket", "Pending"), "warn"),
     "resolved": (lazy("Resolved"), "ok"),
     "closed": (lazy("Closed"), ""),
 }

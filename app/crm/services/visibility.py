@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Contact, Lead
@@ -36,6 +36,26 @@ def visible_account_ids(principal: Principal, permission: str = CRM_ACCOUNT_READ
     """The ids of ``visible_accounts``, for ``Model.account_id.in_(...)`` filters."""
     stmt = select(Account.id).where(Account.merged_into_id.is_(None))
     return restrict(stmt, Account, principal, permission)
+
+
+async def account_choices(
+    session: AsyncSession, principal: Principal, *, q: str = "", selected: int | None = None, limit: int = 50
+) -> list[Account]:
+    """The accounts a form's account picker offers: the first ``limit`` visible, live accounts by
+    name (matching ``q``), with the form's current account first even when it is not among them.
+    One statement whatever the data, so a form page issues the same queries for every record."""
+    first = visible_account_ids(principal).where(Account.archived_at.is_(None))
+    if q:
+        first = first.where(Account.name.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
+    first = first.order_by(Account.name, Account.id).limit(limit)
+    wanted: ColumnElement[bool] = Account.id.in_(first.scalar_subquery())
+    if selected is not None:
+        wanted = or_(wanted, Account.id == selected)
+    stmt = visible_accounts(principal).where(wanted)
+    order: list[Any] = [Account.name, Account.id]
+    if selected is not None:
+        order.insert(0, (Account.id == selected).desc())
+    return list((await session.execute(stmt.order_by(*order))).scalars())
 
 
 def account_clause(principal: Principal, permission: str = CRM_ACCOUNT_READ) -> Any:
