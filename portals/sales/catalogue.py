@@ -3,6 +3,7 @@ that people with ``crm.product.write`` maintain (list prices, VAT rates, volume 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -15,6 +16,8 @@ from app.crm.services import price_lists, products
 from app.crm.services.calendar import tenant_today
 from app.crm.services.opportunities import base_currency
 from app.kernel import i18n
+from app.kernel.csvfile import csv_bytes
+from app.kernel.db import utcnow
 from app.kernel.errors import DomainError, NotFound
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
@@ -197,14 +200,19 @@ async def price_list_index(request: Request[Any, Any, Any], db: DbSession) -> Re
     return await _price_lists(request, db, FormState({"currency": base_currency(), "active": "1"}))
 
 
+async def _price_counts(db: AsyncSession) -> dict[int, int]:
+    """How many prices each list holds (the page's and the export's "Prices" column)."""
+    rows = await db.execute(
+        select(PriceListItem.price_list_id, func.count()).group_by(PriceListItem.price_list_id)
+    )
+    return {int(i): int(n) for i, n in rows.all()}
+
+
 async def _price_lists(
     request: Request[Any, Any, Any], db: AsyncSession, form: FormState, status: int = 200
 ) -> Response[Any]:
     lists = await price_lists.all_price_lists(db)
-    rows = await db.execute(
-        select(PriceListItem.price_list_id, func.count()).group_by(PriceListItem.price_list_id)
-    )
-    counts = {int(i): int(n) for i, n in rows.all()}
+    counts = await _price_counts(db)
     return render(
         request,
         "sales/price_lists.html",
@@ -216,6 +224,103 @@ async def _price_lists(
         usable_on=price_lists.usable_on,
         can_edit=principal(request).can(CRM_PRODUCT_WRITE),
     )
+
+
+def _csv(headers: list[str], rows: list[list[Any]], name: str) -> Response[bytes]:
+    filename = f"{name}-{utcnow().date().isoformat()}.csv"
+    return Response(
+        csv_bytes([i18n.gettext(h) for h in headers], rows),
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+def _day(value: Any) -> str:
+    return value.isoformat() if value else ""
+
+
+def _usage(plist: PriceList, today: Any) -> str:
+    """The status the list page shows: in use, switched off, or outside its dates."""
+    if price_lists.usable_on(plist, today):
+        return i18n.gettext("In use")
+    return i18n.gettext("Switched off") if not plist.active else i18n.gettext("Outside its dates")
+
+
+PRICE_LIST_HEADERS = [
+    lazy("Name"),
+    lazy("Currency"),
+    lazy("Valid from"),
+    lazy("Valid until"),
+    lazy("Default for new quotes in this currency"),
+    lazy("Prices"),
+    lazy("Status"),
+]
+
+
+@get(f"{PRICE_LISTS}/export.csv", opt=perm(CRM_PRODUCT_READ))
+async def price_list_export(request: Request[Any, Any, Any], db: DbSession) -> Response[bytes]:
+    """Every price list the page shows, in its order (the page has no filters)."""
+    counts, today = await _price_counts(db), tenant_today()
+    rows = [
+        [
+            pl.name,
+            pl.currency,
+            _day(pl.valid_from),
+            _day(pl.valid_to),
+            i18n.gettext("Yes") if pl.is_default else i18n.gettext("No"),
+            counts.get(pl.id, 0),
+            _usage(pl, today),
+        ]
+        for pl in await price_lists.all_price_lists(db)
+    ]
+    return _csv(PRICE_LIST_HEADERS, rows, "price-lists")
+
+
+ITEM_HEADERS = [
+    SKU,
+    lazy("Product"),
+    lazy("From quantity"),
+    lazy("Unit"),
+    lazy("Unit price"),
+    lazy("Currency"),
+    lazy("List price"),
+    lazy("Discount (%)"),
+]
+
+
+def _discount(unit_price: Decimal, product: Product, currency: str) -> str:
+    """Off the product's list price, in %; blank when the two prices are not comparable
+    (another currency, or a list price of 0). Negative: above the list price."""
+    if product.currency != currency or not product.list_price:
+        return ""
+    off = (Decimal(product.list_price) - Decimal(unit_price)) * 100 / Decimal(product.list_price)
+    return f"{off:.2f}"
+
+
+def _item_row(item: PriceListItem, product: Product, currency: str) -> list[Any]:
+    same = product.currency == currency  # a list price in another currency is not comparable
+    return [
+        product.sku,
+        product.name,
+        plain(item.min_quantity, 0),
+        product.unit,
+        plain(item.unit_price),
+        currency,
+        plain(product.list_price) if same else "",
+        _discount(item.unit_price, product, currency),
+    ]
+
+
+@get(f"{PRICE_LISTS}/{{price_list_id:int}}/items.csv", opt=perm(CRM_PRODUCT_READ, resource="crm_price_lists"))
+async def price_list_items_export(
+    request: Request[Any, Any, Any], db: DbSession, price_list_id: FromPath[int]
+) -> Response[bytes]:
+    """The list's prices as its page shows them (product, then volume break)."""
+    plist = await price_lists.get_price_list(db, price_list_id)
+    rows = [
+        _item_row(item, product, plist.currency) for item, product in await price_lists.items_of(db, plist.id)
+    ]
+    return _csv(ITEM_HEADERS, rows, f"price-list-{plist.id}")
 
 
 @post(PRICE_LISTS, opt=perm(CRM_PRODUCT_WRITE))
@@ -328,8 +433,10 @@ ROUTES = [
     product_detail,
     product_save,
     price_list_index,
+    price_list_export,
     price_list_create,
     price_list_detail,
+    price_list_items_export,
     price_list_save,
     price_list_item_add,
     price_list_item_remove,

@@ -18,6 +18,7 @@ from app.crm.services import collections, contracts, reps
 from app.crm.services.calendar import tenant_today
 from app.crm.services.opportunities import base_currency
 from app.kernel import i18n
+from app.kernel.csvfile import csv_bytes
 from app.kernel.errors import DomainError, FieldError, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
@@ -453,13 +454,22 @@ async def collection_record(
 # --- the collections page --------------------------------------------------------------------
 
 
+async def _board(
+    request: Request[Any, Any, Any], db: AsyncSession
+) -> tuple[collections.CollectionBoard, int | None, dict[int, str]]:
+    """The board for the page's ``?owner=`` filter under the reader's record rules, with the
+    owners' names: what the page and its export both show."""
+    owner_id = optional_id(request.query_params.get("owner"))
+    board = await collections.collection_board(db, principal(request), owner_id=owner_id)
+    names = await reps.user_names(db, (r.owner_id for r in board.reps))
+    return board, owner_id, names
+
+
 @get(BOARD, opt=perm(CRM_CONTRACT_READ))
 async def collection_board(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     p = principal(request)
     people = await documents.owner_options(db, p, CRM_CONTRACT_READ)
-    owner_id = optional_id(request.query_params.get("owner"))
-    board = await collections.collection_board(db, p, owner_id=owner_id)
-    names = await reps.user_names(db, (r.owner_id for r in board.reps))
+    board, owner_id, names = await _board(request, db)
     return render(
         request,
         "sales/collections.html",
@@ -468,7 +478,56 @@ async def collection_board(request: Request[Any, Any, Any], db: DbSession) -> Re
         owner_id=owner_id,
         names=names,
         labels=collections.STATUS_LABELS,
+        export_url=f"{BOARD}/export.csv?owner={owner_id}" if owner_id else f"{BOARD}/export.csv",
         **documents.formatters(),
+    )
+
+
+BOARD_HEADERS = [
+    lazy("Contract"),
+    lazy("Title"),
+    lazy("Account"),
+    lazy("Owner"),
+    lazy("Instalment"),
+    lazy("Due"),
+    lazy("Currency"),
+    lazy("Amount"),
+    lazy("Collected"),
+    lazy("Still to collect"),
+    lazy("Status"),
+    lazy("Days late"),
+]
+
+
+def _board_row(item: collections.DueItem, today: Any, names: dict[int, str]) -> list[Any]:
+    i, c = item.instalment, item.contract
+    return [
+        c.number,
+        c.title,
+        item.account_name,
+        names.get(c.owner_id, "") if c.owner_id is not None else "",
+        i.description,
+        i.due_date.isoformat(),
+        c.currency,
+        f"{Decimal(i.amount):.2f}",
+        f"{Decimal(i.collected):.2f}",
+        f"{item.open:.2f}",
+        i18n.gettext(collections.STATUS_LABELS[item.status]),
+        (today - i.due_date).days if item.status == "overdue" else "",
+    ]
+
+
+@get(f"{BOARD}/export.csv", opt=perm(CRM_CONTRACT_READ))
+async def collection_export(request: Request[Any, Any, Any], db: DbSession) -> Response[bytes]:
+    """The board's instalments — overdue, then due in the next 30 days, by due date — for the
+    same owner filter and record rules as the page."""
+    board, _owner_id, names = await _board(request, db)
+    rows = [_board_row(item, board.today, names) for item in (*board.overdue, *board.due)]
+    filename = f"collections-{board.today.isoformat()}.csv"
+    return Response(
+        csv_bytes([i18n.gettext(h) for h in BOARD_HEADERS], rows),
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
 
 
@@ -484,4 +543,5 @@ ROUTES = [
     contract_status,
     collection_record,
     collection_board,
+    collection_export,
 ]

@@ -6,7 +6,9 @@ The chart's data travel as JSON in the canvas's ``data-chart`` attribute and are
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +17,7 @@ from litestar import Request, Response, get
 from app.crm.services import forecast as fc
 from app.crm.services import reps
 from app.kernel import i18n
+from app.kernel.csvfile import csv_bytes
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_OPPORTUNITY_READ
@@ -76,20 +79,39 @@ def chart_config(report: fc.Forecast) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Choice:
+    """The page's filters as read from the query (unusable values fall back to the defaults)."""
+
+    current: date
+    start: date
+    months: int
+    filters: dict[str, int | None]
+
+
+def choice(request: Request[Any, Any, Any]) -> Choice:
+    params = request.query_params
+    tenant = request.scope["state"].get("tenant")
+    current = this_month(tenant.timezone if tenant else "UTC")
+    months = optional_id(params.get("months"))
+    owner = optional_id(params.get("owner"))
+    team = optional_id(params.get("team"))
+    return Choice(
+        current=current,
+        start=parse_month(params.get("start"), current),
+        months=months if months in fc.HORIZONS else 6,
+        filters={
+            "owner_id": owner if owner and owner > 0 else None,
+            "team_id": team if team and team > 0 else None,
+        },
+    )
+
+
 @get(BASE, opt=perm(CRM_OPPORTUNITY_READ))
 async def forecast_page(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     p = principal(request)
-    tenant = request.scope["state"].get("tenant")
-    current = this_month(tenant.timezone if tenant else "UTC")
-    start = parse_month(request.query_params.get("start"), current)
-    months = optional_id(request.query_params.get("months"))
-    months = months if months in fc.HORIZONS else 6
-    owner = optional_id(request.query_params.get("owner"))
-    team = optional_id(request.query_params.get("team"))
-    filters = {
-        "owner_id": owner if owner and owner > 0 else None,
-        "team_id": team if team and team > 0 else None,
-    }
+    chosen = choice(request)
+    current, start, months, filters = chosen.current, chosen.start, chosen.months, chosen.filters
     report = await fc.forecast(db, p, start=start, months=months, **filters)
     return render(
         request,
@@ -105,7 +127,66 @@ async def forecast_page(request: Request[Any, Any, Any], db: DbSession) -> Respo
         team_choices=[(t.id, t.name) for t in await reps.teams_in_scope(db, p, CRM_OPPORTUNITY_READ)],
         is_current=start == current,
         month_label=month_label,
+        export_url=f"{BASE}/export.csv?{request.url.query}" if request.url.query else f"{BASE}/export.csv",
     )
 
 
-ROUTES = [forecast_page]
+EXPORT_HEADERS = (
+    lazy("Scope"),
+    lazy("Name"),
+    lazy("Month"),
+    lazy("Open deals"),
+    lazy("Pipeline (unweighted)"),
+    lazy("Weighted"),
+    lazy("Won"),
+    lazy("Currency"),
+)
+
+
+def _money(value: Any) -> str:
+    return f"{Decimal(value):.2f}"
+
+
+def export_table(report: fc.Forecast) -> list[list[Any]]:
+    """The page's three tables as one: the total per month (with what was won in it), then one
+    row per rep and per team for every month of the horizon. The service sums won deals per rep
+    and team over the whole horizon only, so their rows leave "Won" blank."""
+
+    def line(scope: str, name: str, month: date, b: fc.Bucket, won: str) -> list[Any]:
+        return [scope, name, month.strftime("%Y-%m"), b.count, _money(b.amount), _money(b.weighted), won,
+                report.currency]  # fmt: skip
+
+    total = i18n.gettext("Total")
+    rows = [
+        line(total, i18n.gettext("All"), m, report.total[m], _money(report.committed.get(m, 0)))
+        for m in report.months
+    ]
+    for scope, people, empty in (
+        (lazy("Rep"), report.by_rep, lazy("Unassigned")),
+        (lazy("Team"), report.by_team, lazy("No team")),
+    ):
+        rows += [
+            line(i18n.gettext(scope), row.name or i18n.gettext(empty), m, row.cells.get(m) or fc.Bucket(), "")
+            for row in people
+            for m in report.months
+        ]
+    return rows
+
+
+@get(f"{BASE}/export.csv", opt=perm(CRM_OPPORTUNITY_READ))
+async def forecast_export(request: Request[Any, Any, Any], db: DbSession) -> Response[bytes]:
+    """The forecast for the same months, filters and record rules as the page, as CSV."""
+    chosen = choice(request)
+    report = await fc.forecast(
+        db, principal(request), start=chosen.start, months=chosen.months, **chosen.filters
+    )
+    last = report.months[-1]
+    name = f"forecast-{chosen.start.strftime('%Y-%m')}-{last.strftime('%Y-%m')}"
+    return Response(
+        csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], export_table(report)),
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
+    )
+
+
+ROUTES = [forecast_page, forecast_export]

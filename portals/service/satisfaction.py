@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
@@ -17,6 +19,7 @@ from app.crm.models import Survey, Ticket
 from app.crm.services import satisfaction, surveys
 from app.crm.services.ticket_notices import customer_locale
 from app.kernel import i18n
+from app.kernel.csvfile import csv_bytes
 from app.kernel.errors import DomainError, FieldError, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
@@ -68,12 +71,19 @@ def _chart(rows: list[satisfaction.Scores]) -> str:
     )
 
 
+def _bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) of the period's days in the reader's time zone."""
+    return (
+        datetime.combine(first, time.min, ZoneInfo(tz)),
+        datetime.combine(last + timedelta(days=1), time.min, ZoneInfo(tz)),
+    )
+
+
 @get(BASE, opt=perm(CRM_SURVEY_READ))
 async def satisfaction_results(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     tz = viewer_tz(request)
     first, last, errors = _period(request.query_params, tz)
-    start = datetime.combine(first, time.min, ZoneInfo(tz))
-    end = datetime.combine(last + timedelta(days=1), time.min, ZoneInfo(tz))
+    start, end = _bounds(first, last, tz)
     p = principal(request)
     results = await satisfaction.satisfaction_results(db, p, start, end)
     return render(
@@ -89,6 +99,57 @@ async def satisfaction_results(request: Request[Any, Any, Any], db: DbSession) -
         first=first,
         last=last,
         tz=tz,
+        export_url=f"{BASE}/export.csv?{urlencode({'from': first.isoformat(), 'to': last.isoformat()})}",
+    )
+
+
+EXPORT_HEADERS = (
+    lazy("Scope"),
+    lazy("Name"),
+    lazy("Surveys"),
+    lazy("Responses"),
+    lazy("Response rate (%)"),
+    lazy("Average CSAT"),
+    lazy("Satisfied, CSAT 4–5 (%)"),
+    lazy("NPS"),
+)
+
+
+def _pct(value: Decimal | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}"
+
+
+def _export_row(scope: str, s: satisfaction.Scores) -> list[Any]:
+    return [
+        i18n.gettext(scope),
+        s.label,
+        s.surveys,
+        s.responses,
+        _pct(s.response_rate),
+        "" if s.average_csat is None else f"{s.average_csat:.2f}",
+        _pct(s.csat_percent),
+        "" if s.nps is None else f"{s.nps:.1f}",
+    ]
+
+
+@get(f"{BASE}/export.csv", opt=perm(CRM_SURVEY_READ))
+async def satisfaction_export(request: Request[Any, Any, Any], db: DbSession) -> Response[bytes]:
+    """The page's figures — the total, per agent, per team — for the same period and record rules.
+    A period the page would refuse is refused here too (422), never exported as another one."""
+    tz = viewer_tz(request)
+    first, last, errors = _period(request.query_params, tz)
+    if errors:
+        raise ValidationFailed(errors, errors[0].message)
+    start, end = _bounds(first, last, tz)
+    results = await satisfaction.satisfaction_results(db, principal(request), start, end)
+    rows = [_export_row(lazy("Total"), results.total)]
+    rows += [_export_row(lazy("Agent"), s) for s in results.by_agent]
+    rows += [_export_row(lazy("Team"), s) for s in results.by_team]
+    name = f"satisfaction-{first.isoformat()}-{last.isoformat()}"
+    return Response(
+        csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], rows),
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
     )
 
 
@@ -143,4 +204,4 @@ async def survey_answer(
     return await _survey_page(request, db, survey, answered_now=True)
 
 
-ROUTES = [satisfaction_results, survey_form, survey_answer]
+ROUTES = [satisfaction_results, satisfaction_export, survey_form, survey_answer]
