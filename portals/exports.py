@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kernel import i18n
 from app.kernel.csvfile import csv_bytes
 from app.kernel.db import utcnow
+from app.kernel.errors import DomainError
+from app.kernel.i18n import lazy
 from portals.tables import TableSpec, apply_query, parse_query
 
-MAX_EXPORT_ROWS = 100_000
+MAX_EXPORT_ROWS = 100_000  # an export is built in memory: above this, narrow the list first
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,24 @@ def order_for(spec: TableSpec, params: Any) -> list[Any]:
     return order
 
 
+async def export_rows(session: AsyncSession, stmt: Select[Any], *, scalars: bool = True) -> Sequence[Any]:
+    """The rows of an export's statement (filters, sort and record rules applied by the caller).
+    An export never ends silently at a limit: a list longer than ``MAX_EXPORT_ROWS`` is refused
+    with a message (422) that says so, and the reader narrows it with a filter or a search."""
+    result = await session.execute(stmt.limit(MAX_EXPORT_ROWS + 1))
+    rows = result.scalars().all() if scalars else result.all()
+    if len(rows) > MAX_EXPORT_ROWS:
+        raise DomainError(
+            "export_too_large",
+            lazy(
+                "This list has more than {limit} rows. Narrow it with a filter or a search, "
+                "then export again."
+            ),
+            params={"limit": i18n.format_number(MAX_EXPORT_ROWS)},
+        )
+    return rows
+
+
 async def csv_export(
     request: Request[Any, Any, Any],
     session: AsyncSession,
@@ -55,12 +75,11 @@ async def csv_export(
     *,
     scalars: bool = True,
 ) -> Response[bytes]:
-    """Every row the list would show (up to MAX_EXPORT_ROWS) as a CSV download. With
+    """Every row the list would show (see ``export_rows`` for the limit) as a CSV download. With
     ``scalars=False`` the columns receive whole result rows (an entity and joined values)."""
     query = parse_query(request.query_params, spec)
     stmt = apply_query(stmt, spec, query).order_by(*order_for(spec, request.query_params))
-    result = await session.execute(stmt.limit(MAX_EXPORT_ROWS))
-    rows = result.scalars().all() if scalars else result.all()
+    rows = await export_rows(session, stmt, scalars=scalars)
     body = csv_bytes(
         [i18n.gettext(c.header) for c in columns],
         ([c.value(row) for c in columns] for row in rows),

@@ -349,8 +349,16 @@ def api_clients_group() -> None:
 @click.option("--tenant", "slug", required=True)
 @click.option("--name", default="CLI client")
 @click.option("--scopes", "scopes", multiple=True, help="Permission names; repeatable or space-separated.")
+@click.option(
+    "--user",
+    "acting_user",
+    default=None,
+    help="E-mail of a user the client acts for: the API then applies that user's record rules.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def api_clients_create(slug: str, name: str, scopes: tuple[str, ...], as_json: bool) -> None:
+def api_clients_create(
+    slug: str, name: str, scopes: tuple[str, ...], acting_user: str | None, as_json: bool
+) -> None:
     """Issue a client-credentials client; prints its id and secret (shown once)."""
     _services()
     from app.kernel.errors import DomainError
@@ -358,7 +366,7 @@ def api_clients_create(slug: str, name: str, scopes: tuple[str, ...], as_json: b
 
     scope_list = [s for chunk in scopes for s in chunk.replace(",", " ").split()]
     try:
-        issued = _run(lambda: create_api_client(slug, name=name, scopes=scope_list))
+        issued = _run(lambda: create_api_client(slug, name=name, scopes=scope_list, acting_user=acting_user))
     except DomainError as exc:
         _fail(
             f"error: {exc.english}"

@@ -171,6 +171,8 @@ async def create_user_in_tenant(
         return user.id
 
 
-async def create_api_client(slug: str, *, name: str, scopes: list[str]) -> IssuedClient:
+async def create_api_client(
+    slug: str, *, name: str, scopes: list[str], acting_user: str | None = None
+) -> IssuedClient:
     async with in_tenant(slug) as (session, ref):
-        return await create_client(session, ref, None, name=name, scopes=scopes)
+        return await create_client(session, ref, None, name=name, scopes=scopes, acting_user=acting_user)

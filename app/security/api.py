@@ -61,12 +61,18 @@ AUDIT_EVENTS = Ordering(
     **operation(AUTHENTICATED),
 )
 async def me(db: DbSession, principal: CurrentPrincipal) -> schemas.Caller:
-    client = await api_clients.get_client(db, principal.tenant, principal.id)  # bearer_only: always a client
+    # bearer_only: always a client, or a client acting for a user (then ``principal`` is the user's)
+    client_pk = principal.via_client if principal.via_client is not None else principal.id
+    client = await api_clients.get_client(db, principal.tenant, client_pk)
+    acts_for = None
+    if principal.via_client is not None:
+        acts_for = await db.scalar(select(User.email).where(User.id == principal.id))
     return schemas.Caller(
         client_id=client.client_id,
         name=client.name,
         tenant=principal.tenant.slug,
         scopes=sorted(principal.grants),
+        acts_for=acts_for,
     )
 
 

@@ -33,6 +33,7 @@ class TokenInfo:
     client_pk: int
     client_id: str
     scopes: list[str]
+    user_id: int | None = None  # the user the client acts for (ApiClient.acting_user_id), if any
 
 
 class TokenCache:
@@ -86,6 +87,7 @@ async def issue(info: TokenInfo, ttl: int = TOKEN_TTL_SECONDS) -> str:
             "c": info.client_pk,
             "i": info.client_id,
             "s": info.scopes,
+            "u": info.user_id,
             "x": int(time.time()) + ttl,  # expiry, so a process-local cache never outlives the token
         }
     )
@@ -108,7 +110,7 @@ async def resolve(raw: str) -> TokenInfo | None:
     if value is None:
         return None
     d = json.loads(value)
-    info = TokenInfo(tenant_id=d["t"], client_pk=d["c"], client_id=d["i"], scopes=d["s"])
+    info = TokenInfo(tenant_id=d["t"], client_pk=d["c"], client_id=d["i"], scopes=d["s"], user_id=d.get("u"))
     TOKEN_CACHE.put(key, info, d.get("x"))
     return info
 

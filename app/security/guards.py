@@ -44,7 +44,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
         # the browser's cookie and is refused here, so API routes need no CSRF token. (One guard
         # for both rules: Litestar copies the handler for every guard on every request.)
         signed_in: Principal | None = state.get("principal")
-        if signed_in is not None and signed_in.kind != "api_client":
+        if signed_in is not None and not signed_in.by_token:
             raise NotAuthorizedException(
                 "The API accepts OAuth2 bearer tokens only.",
                 headers={"WWW-Authenticate": 'Bearer realm="tessera"'},

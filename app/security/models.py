@@ -160,5 +160,8 @@ class ApiClient(SharedBase, IdMixin, TimestampMixin):
     name: Mapped[str] = mapped_column(String(120))
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(80)), default=list)
     created_by_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A client may act for one user of its tenant (the user's id in the tenant schema): its calls
+    # then get that user's record rules (own / team / all) and only the permissions both hold.
+    acting_user_id: Mapped[int | None] = mapped_column(BigInteger)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -190,6 +190,7 @@ async def token_endpoint(request: Request[Any, Any, Any]) -> Response[Any]:
                 client_pk=client.row.id,
                 client_id=client.row.client_id,
                 scopes=list(scopes),
+                user_id=client.row.acting_user_id,
             )
         )
         async with get_database().shared_session() as s:

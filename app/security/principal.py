@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,12 @@ class Principal:
     session_epoch: int = 0
     role_keys: tuple[str, ...] = field(default=())
     name: str = ""  # the person's full name (users) or the client's name (API clients)
+    via_client: int | None = None  # the API client (its id) through which a user's principal acts
+
+    @property
+    def by_token(self) -> bool:
+        """Authenticated by an OAuth2 bearer token (an API client, or one acting for a user)."""
+        return self.kind == "api_client" or self.via_client is not None
 
     def can(self, permission: str) -> bool:
         return permission == AUTHENTICATED or permission in self.grants
@@ -84,6 +90,14 @@ async def load_user_principal(session: AsyncSession, tenant: TenantRef, user_id:
 
 
 def api_client_principal(tenant: TenantRef, client_pk: int, client_id: str, scopes: list[str]) -> Principal:
-    """API clients act for the whole tenant within their scopes: record scope ``all``."""
+    """A client that acts for the whole tenant within its scopes: record scope ``all``."""
     grants: Grants = {s: Scope.ALL for s in scopes if s in CATALOGUE}
     return Principal(kind="api_client", id=client_pk, tenant=tenant, label=client_id, grants=grants)
+
+
+def acting_client_principal(user: Principal, client_pk: int, client_id: str, scopes: list[str]) -> Principal:
+    """A client that acts for ``user``: the permissions both hold, each with the user's record
+    scope (own / team / all), so the API shows that user exactly what their portal shows. The
+    audit log names the client and the user (``label``)."""
+    grants: Grants = {s: scope for s, scope in user.grants.items() if s in scopes}
+    return replace(user, grants=grants, label=f"{client_id} for {user.label}", via_client=client_pk)

@@ -33,6 +33,13 @@ class Caller(Struct):
     name: str
     tenant: Annotated[str, Meta(description="The organisation's slug; a token only ever reaches its data.")]
     scopes: list[str]
+    acts_for: Annotated[
+        str | None,
+        Meta(
+            description="The e-mail of the person the client acts for (their record rules apply), "
+            "or null for a client of the whole organisation."
+        ),
+    ] = None
 
 
 class User(Struct):

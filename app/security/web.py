@@ -29,7 +29,12 @@ from app.kernel.context import TenantRef
 from app.kernel.web import header, request_session
 from app.security import api_tokens, sessions
 from app.security.errors import OrganisationSuspended
-from app.security.principal import Principal, api_client_principal, load_user_principal
+from app.security.principal import (
+    Principal,
+    acting_client_principal,
+    api_client_principal,
+    load_user_principal,
+)
 from app.security.sessions import COOKIE_NAME, SessionData
 from app.settings import get_settings
 
@@ -114,7 +119,16 @@ class AuthMiddleware(ASGIMiddleware):
         if tenant.status != "active":
             raise OrganisationSuspended()
         scope["state"]["tenant"] = tenant
-        principal = api_client_principal(tenant, info.client_pk, info.client_id, info.scopes)
+        if info.user_id is None:
+            principal = api_client_principal(tenant, info.client_pk, info.client_id, info.scopes)
+        else:  # the client acts for a user: that user's record rules, while the user is active
+            user = await load_user_principal(request_session(scope), tenant, info.user_id)
+            if user is None or user.is_external:
+                raise TokenRejected(
+                    "The user this API client acts for is no longer active.",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+            principal = acting_client_principal(user, info.client_pk, info.client_id, info.scopes)
         scope["state"]["principal"] = principal
         context.update_context(tenant=tenant, actor=principal.actor)
         structlog.contextvars.bind_contextvars(tenant=tenant.slug, actor=principal.key)

@@ -4,6 +4,8 @@ Creating one shows its secret exactly once. The POST redirects (so a refresh can
 second client) to a page that takes the secret — encrypted with the server key — out of the
 administrator's session and shows it (``no-store``); a second visit finds nothing. The secret
 never sits in a URL or a log. A client's scopes can only be permissions the administrator holds.
+A client may act for one member of staff: the API then shows it what that person's portal
+shows (their record rules).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import ADMIN_API_CLIENTS_MANAGE
-from app.security.services import api_clients
+from app.security.services import api_clients, users
 from app.settings import get_settings
 from portals.admin.forms import (
     CONTEXT_LABELS,
@@ -48,6 +50,8 @@ async def _list(
         status=status,
         form=form,
         clients=await api_clients.list_clients(db, p.tenant),
+        staff_options=(staff := [(u.id, u.full_name) for u in await users.active_staff(db)]),
+        staff_names=dict(staff),
         groups=permissions_by_context(lambda perm_: p.can(perm_.key)),
         context_labels=CONTEXT_LABELS,
         chosen=set(as_list(form.value("scopes", []))),
@@ -67,7 +71,12 @@ async def client_create(request: Request[Any, Any, Any], db: DbSession) -> Respo
     p = principal(request)
     try:
         issued = await api_clients.create_client(
-            db, p.tenant, p, name=form.get("name"), scopes=form["scopes"]
+            db,
+            p.tenant,
+            p,
+            name=form.get("name"),
+            scopes=form["scopes"],
+            acting_user=form.get("acting_user_id") or None,
         )
     except DomainError as exc:
         await db.rollback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
@@ -18,7 +19,7 @@ from app.kernel.errors import DomainError, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_CAMPAIGN_READ, CRM_CAMPAIGN_WRITE
-from portals.exports import MAX_EXPORT_ROWS, order_for
+from portals.exports import export_rows, order_for
 from portals.forms import viewer_tz, wants_fragment
 from portals.marketing.segment_form import editor_context, rows_from_form, rows_from_rules, rules_from_rows
 from portals.nav import NavItem, register
@@ -73,6 +74,47 @@ async def segment_list(request: Request[Any, Any, Any], db: DbSession) -> Respon
         "marketing/segments.html",
         segment_rows=[(s, segments.describe_rules(s, currency), _refreshing(s)) for s in rows],
         tz=viewer_tz(request),
+    )
+
+
+LIST_EXPORT_HEADERS = [
+    "ID",  # the same in every language: not a msgid
+    lazy("Segment"),
+    lazy("Description"),
+    lazy("Conditions"),
+    lazy("Accounts"),
+    lazy("Last counted"),
+]
+
+
+def _conditions(segment: Segment, currency: str) -> str:
+    """The list's summary of the rules on one line: "all of: rule; rule"."""
+    descriptions = segments.describe_rules(segment, currency)
+    if not descriptions:
+        return i18n.gettext("Every account")
+    match = i18n.gettext("all of") if segment.match == "all" else i18n.gettext("any of")
+    return f"{match}: " + "; ".join(descriptions)
+
+
+@get(f"{BASE}/export.csv", opt=perm(CRM_CAMPAIGN_READ))
+async def segment_list_export(request: Request[Any, Any, Any], db: DbSession) -> Response[bytes]:
+    """Every segment the list shows, in its order: conditions, member count, when last counted
+    (ISO 8601 in the reader's time zone)."""
+    rows = await segments.list_segments(db)  # the list's own query: it shows every segment
+    currency, zone = _tenant_currency(), ZoneInfo(viewer_tz(request))
+
+    def row(s: Segment) -> list[Any]:
+        counted = s.refreshed_at.astimezone(zone).isoformat(timespec="seconds") if s.refreshed_at else ""
+        return [s.id, s.name, s.description, _conditions(s, currency), s.member_count, counted]
+
+    body = csv_bytes([i18n.gettext(h) for h in LIST_EXPORT_HEADERS], (row(s) for s in rows))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="segments-{utcnow().date().isoformat()}.csv"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -248,11 +290,8 @@ async def segment_export(
     segment = await segments.get_segment(db, segment_id)
     stmt = apply_query(segments.members_query(segment.id, principal(request)), MEMBERS_TABLE,
                        parse_query(request.query_params, MEMBERS_TABLE))  # fmt: skip
-    rows = (
-        await db.execute(
-            stmt.order_by(*order_for(MEMBERS_TABLE, request.query_params)).limit(MAX_EXPORT_ROWS)
-        )
-    ).all()
+    order = order_for(MEMBERS_TABLE, request.query_params)
+    rows = await export_rows(db, stmt.order_by(*order), scalars=False)
     currency = _tenant_currency()
     body = csv_bytes(
         [i18n.gettext(h) for h in EXPORT_HEADERS], (_export_row(m, a, currency) for m, a in rows)
@@ -290,6 +329,7 @@ def _export_row(m: SegmentMember, a: Account, currency: str) -> list[Any]:
 
 ROUTES = [
     segment_list,
+    segment_list_export,
     segment_new,
     segment_create,
     segment_preview,

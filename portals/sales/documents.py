@@ -27,7 +27,7 @@ from app.security.models import User
 from app.security.permissions import CRM_OPPORTUNITY_READ
 from app.security.principal import Principal
 from app.security.record_rules import restrict
-from portals.exports import MAX_EXPORT_ROWS, ExportColumn, order_for
+from portals.exports import ExportColumn, export_rows, order_for
 from portals.tables import TableSpec, apply_query, parse_query
 
 ACCOUNT_CHOICES = 50
@@ -170,7 +170,7 @@ async def csv_of_rows(
     shown beside it (account, owner): each column's ``value`` receives the whole row."""
     query = parse_query(request.query_params, spec)
     stmt = apply_query(stmt, spec, query).order_by(*order_for(spec, request.query_params))
-    rows = (await db.execute(stmt.limit(MAX_EXPORT_ROWS))).all()
+    rows = await export_rows(db, stmt, scalars=False)
     body = csv_bytes([i18n.gettext(c.header) for c in columns], ([c.value(r) for c in columns] for r in rows))
     filename = f"{name}-{utcnow().date().isoformat()}.csv"
     return Response(

@@ -28,7 +28,7 @@ from app.security.models import User
 from app.security.permissions import CRM_OPPORTUNITY_READ, CRM_OPPORTUNITY_WRITE, CRM_ORDER_READ, Scope
 from app.security.principal import Principal
 from app.security.record_rules import can_write, restrict
-from portals.exports import MAX_EXPORT_ROWS, order_for
+from portals.exports import export_rows, order_for
 from portals.forms import optional_id, viewer_tz, wants_fragment
 from portals.nav import NavItem, register
 from portals.sales import opportunity_table as table
@@ -87,7 +87,7 @@ async def opportunity_export(request: Request[Any, Any, Any], db: DbSession) -> 
     spec, stage_list = await _spec(db, p)
     stmt = apply_query(visible(p), spec, parse_query(request.query_params, spec))
     stmt = stmt.add_columns(Opportunity.team_id).order_by(*order_for(spec, request.query_params))
-    rows = (await db.execute(stmt.limit(MAX_EXPORT_ROWS))).all()
+    rows = await export_rows(db, stmt, scalars=False)
     teams = await reps.team_names(db, (r[0].team_id for r in rows))
     by_id = {s.id: s for s in stage_list}
     body = csv_bytes(

@@ -18,6 +18,7 @@ async def test_me_describes_the_calling_client(app, acme):
         "name": "Warehouse sync",
         "tenant": "acme",
         "scopes": ["admin.teams.manage", "admin.users.read"],
+        "acts_for": None,
     }
 
 

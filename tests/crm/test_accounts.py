@@ -212,3 +212,21 @@ async def test_editing_keeps_what_is_not_on_the_form_and_refuses_bad_input(app, 
         )
         == 1
     )
+
+
+async def test_an_export_longer_than_the_limit_is_refused_not_cut_short(app, acme, monkeypatch):
+    from portals import exports
+
+    m = mark()
+    for n in range(3):
+        await new_account(acme, "alice", name=f"Limit {m} {n}")
+    monkeypatch.setattr(exports, "MAX_EXPORT_ROWS", 2)
+    async with signed_in(app, acme, "alice") as b:
+        refused = await b.get(f"/crm/accounts/export.csv?q={m}")
+        narrowed = await b.get(f"/crm/accounts/export.csv?q=Limit {m} 1")
+    assert refused.status_code == 422
+    assert "text/csv" not in refused.headers["content-type"]
+    assert "This list has more than 2 rows. Narrow it with a filter or a search, then export again." in refused.text
+    assert narrowed.status_code == 200
+    rows = list(csv.reader(io.StringIO(narrowed.content.decode("utf-8-sig"))))
+    assert [row[1] for row in rows[1:]] == [f"Limit {m} 1"]
