@@ -12,10 +12,12 @@ from sqlalchemy import Select, func, or_
 from app.crm.interface import customer_documents, has_customer_documents
 from app.crm.models import SalesOrder
 from app.crm.services import customer_portal as portal
+from app.kernel import i18n
 from app.kernel.errors import NotFound
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from portals.customer.support import BASE, PORTAL, customer, customer_for_record, page, portal_record
+from portals.exports import ExportColumn, csv_export
 from portals.forms import viewer_tz, wants_fragment
 from portals.tables import Column, Filter, TableSpec, fetch_page, parse_query
 
@@ -68,6 +70,24 @@ async def order_list(request: Request[Any, Any, Any], db: DbSession) -> Response
     return page(request, "customer/orders.html", me, **ctx)
 
 
+EXPORT = [
+    ExportColumn(lazy("Order"), lambda o: o.number),
+    ExportColumn(lazy("Order date"), lambda o: o.order_date.isoformat()),
+    ExportColumn(lazy("Your reference"), lambda o: o.customer_reference or ""),
+    ExportColumn(lazy("Status"), lambda o: i18n.gettext(portal.ORDER_STATUS_LABELS.get(o.status, o.status))),
+    ExportColumn(lazy("Total"), lambda o: f"{o.total:.2f}"),
+    ExportColumn(lazy("Currency"), lambda o: o.currency),
+]
+
+
+@get(f"{ORDERS}/export.csv", opt=PORTAL)
+async def order_export(request: Request[Any, Any, Any], db: DbSession) -> Response[bytes]:
+    """The customer's own orders exactly as the list shows them: the list's statement (their
+    account's orders, never a draft) with its filter, search and sort."""
+    me = await customer(request, db)
+    return await csv_export(request, db, portal.orders_query(me), TABLE, EXPORT, "orders")
+
+
 @get(f"{ORDERS}/{{order_id:int}}", opt=portal_record("crm_portal_orders"))
 async def order_detail(
     request: Request[Any, Any, Any], db: DbSession, order_id: FromPath[int]
@@ -97,4 +117,4 @@ async def invoice_list(request: Request[Any, Any, Any], db: DbSession) -> Respon
     return page(request, "customer/invoices.html", me, documents=await customer_documents(db, me.account_id))
 
 
-ROUTES: list[HTTPRouteHandler] = [order_list, order_detail, invoice_list]
+ROUTES: list[HTTPRouteHandler] = [order_list, order_export, order_detail, invoice_list]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
@@ -18,6 +20,7 @@ from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from portals.customer.support import BASE, PORTAL, customer, customer_for_record, page, portal_record
+from portals.exports import ExportColumn, csv_export
 from portals.forms import viewer_tz, wants_fragment
 from portals.tables import Column, Filter, TableSpec, fetch_page, parse_query
 from portals.web import FormState, flash, form_data, principal, redirect
@@ -64,6 +67,34 @@ async def ticket_list(request: Request[Any, Any, Any], db: DbSession) -> Respons
     if wants_fragment(request):
         return page(request, "customer/_tickets_table.html", me, **ctx)
     return page(request, "customer/tickets.html", me, **ctx)
+
+
+def _local(value: datetime | None, tz: str) -> str:
+    """A moment as the list shows it, in the reader's time zone: 2026-03-05 14:30."""
+    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def export_columns(tz: str) -> list[ExportColumn]:
+    def label(labels: dict[str, str], key: str) -> str:
+        return i18n.gettext(labels.get(key, key))
+
+    return [
+        ExportColumn(lazy("Ticket"), lambda t: t.number),
+        ExportColumn(lazy("Subject"), lambda t: t.subject),
+        ExportColumn(lazy("Status"), lambda t: label(portal.TICKET_STATUS_LABELS, t.status)),
+        ExportColumn(lazy("Priority"), lambda t: label(portal.PRIORITY_LABELS, t.priority)),
+        ExportColumn(lazy("Opened on"), lambda t: _local(t.created_at, tz)),
+        ExportColumn(lazy("Last update"), lambda t: _local(t.updated_at, tz)),
+    ]
+
+
+@get(f"{TICKETS}/export.csv", opt=PORTAL)
+async def ticket_export(request: Request[Any, Any, Any], db: DbSession) -> Response[bytes]:
+    """The tickets of the customer's account exactly as the list shows them (its statement,
+    filter, search and sort); times in the reader's time zone, as on the page."""
+    me = await customer(request, db)
+    columns = export_columns(viewer_tz(request))
+    return await csv_export(request, db, portal.tickets_query(me), TABLE, columns, "tickets")
 
 
 async def _new_form(
@@ -160,4 +191,11 @@ async def ticket_reply(
     return redirect(f"{TICKETS}/{ticket.id}#latest", request)
 
 
-ROUTES: list[HTTPRouteHandler] = [ticket_list, ticket_new, ticket_create, ticket_detail, ticket_reply]
+ROUTES: list[HTTPRouteHandler] = [
+    ticket_list,
+    ticket_export,
+    ticket_new,
+    ticket_create,
+    ticket_detail,
+    ticket_reply,
+]

@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import AssignmentRule
 from app.crm.models.leads import SOURCE_LABELS
-from app.crm.services import lead_assignment, leads
+from app.crm.services import lead_assignment, leads, reps
 from app.kernel import i18n
+from app.kernel.csvfile import csv_bytes
+from app.kernel.db import utcnow
 from app.kernel.errors import DomainError
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_LEAD_ASSIGN
 from portals.forms import as_list
@@ -91,6 +93,61 @@ async def rule_list(request: Request[Any, Any, Any], db: DbSession) -> Response[
     return await _list(request, db, FormState({"active": "1", "strategy": "round_robin"}))
 
 
+APPLIES_TO_LABELS = {"lead": lazy("Leads"), "ticket": lazy("Tickets")}
+EXPORT_HEADERS = [
+    lazy("Position"),
+    lazy("Name"),
+    lazy("Applies to"),
+    lazy("Lead sources"),
+    lazy("Regions"),
+    lazy("Give the lead to"),
+    lazy("People"),
+    lazy("Team"),
+    lazy_p("on/off setting", "Active"),
+]
+
+
+def _export_row(
+    position: int, rule: AssignmentRule, names: dict[int, str], teams: dict[int, str]
+) -> list[Any]:
+    def joined(values: list[str]) -> str:
+        return ", ".join(values) if values else i18n.gettext("any")
+
+    sources = [i18n.gettext(SOURCE_LABELS.get(s, s)) for s in rule.match_sources or []]
+    people = [names.get(uid, i18n.gettext("(removed user)")) for uid in rule.user_ids or []]
+    strategy = lead_assignment.STRATEGY_LABELS.get(rule.strategy, rule.strategy)
+    return [
+        position,
+        rule.name,
+        i18n.gettext(APPLIES_TO_LABELS.get(rule.applies_to, rule.applies_to)),
+        joined(sources),
+        joined(list(rule.match_regions or [])),
+        i18n.gettext(strategy),
+        ", ".join(people),
+        teams.get(rule.team_id, "") if rule.team_id else "",
+        i18n.gettext("Yes") if rule.active else i18n.gettext("No"),
+    ]
+
+
+@get(f"{BASE}/export.csv", opt=perm(CRM_LEAD_ASSIGN))
+async def rule_export(request: Request[Any, Any, Any], db: DbSession) -> Response[bytes]:
+    """The rules as the page lists them (the same service call, in the order they are tried);
+    a rule's position is its number on the page, from 1."""
+    rules = await lead_assignment.list_rules(db)
+    names = await leads.names_of(db, (i for r in rules for i in r.user_ids or []))
+    teams = await reps.team_names(db, (r.team_id for r in rules))
+    body = csv_bytes(
+        [i18n.gettext(h) for h in EXPORT_HEADERS],
+        (_export_row(n, r, names, teams) for n, r in enumerate(rules, start=1)),
+    )
+    filename = f"assignment-rules-{utcnow().date().isoformat()}.csv"
+    return Response(
+        body,
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
 @post(BASE, opt=perm(CRM_LEAD_ASSIGN))
 async def rule_create(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     form = _values(await form_data(request))
@@ -143,4 +200,4 @@ async def rule_delete(
     return redirect(BASE, request)
 
 
-ROUTES = [rule_list, rule_create, rule_edit, rule_save, rule_move, rule_delete]
+ROUTES = [rule_list, rule_export, rule_create, rule_edit, rule_save, rule_move, rule_delete]

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.services import sla
 from app.kernel import i18n
+from app.kernel.csvfile import csv_bytes
+from app.kernel.db import utcnow
 from app.kernel.errors import DomainError
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.permissions import ADMIN_SETTINGS_MANAGE, CRM_TICKET_READ
 from portals.forms import checked
@@ -68,6 +70,38 @@ async def sla_policies(request: Request[Any, Any, Any], db: DbSession) -> Respon
     return await _page(request, db)
 
 
+EXPORT_HEADERS = [
+    lazy("Name"),
+    lazy("Priority"),
+    lazy("First response (minutes)"),
+    lazy("Resolution (minutes)"),
+    lazy_p("on/off setting", "Active"),
+]
+
+
+@get(f"{BASE}/export.csv", opt=perm(CRM_TICKET_READ))
+async def sla_export(request: Request[Any, Any, Any], db: DbSession) -> Response[bytes]:
+    """The policies as the page lists them (the same service call, most urgent first). Targets
+    are calendar minutes (24 × 7): there are no business hours to export."""
+    rows = (
+        [
+            i18n.gettext(p.name),
+            i18n.gettext(sla.PRIORITY_LABELS.get(p.priority, p.priority)),
+            p.first_response_minutes,
+            p.resolution_minutes,
+            i18n.gettext("Yes") if p.active else i18n.gettext("No"),
+        ]
+        for p in await sla.list_policies(db)
+    )
+    body = csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], rows)
+    filename = f"sla-policies-{utcnow().date().isoformat()}.csv"
+    return Response(
+        body,
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
 @post(f"{BASE}/{{policy_id:int}}", opt=perm(ADMIN_SETTINGS_MANAGE, resource="crm_sla_policies"))
 async def sla_policy_save(
     request: Request[Any, Any, Any], db: DbSession, policy_id: FromPath[int]
@@ -84,4 +118,4 @@ async def sla_policy_save(
     return redirect(BASE, request)
 
 
-ROUTES = [sla_policies, sla_policy_save]
+ROUTES = [sla_policies, sla_export, sla_policy_save]
