@@ -6,27 +6,33 @@ page in campaign_results.py; their routes are collected here (the portal imports
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Campaign, Segment
 from app.crm.services import campaigns, effectiveness
 from app.crm.services.campaigns import CHANNEL_LABELS, STATUS_LABELS
 from app.kernel import context, i18n
+from app.kernel.csvfile import csv_bytes
+from app.kernel.db import utcnow
 from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_CAMPAIGN_READ, CRM_CAMPAIGN_WRITE
+from app.security.principal import Principal
 from app.security.services import users
+from portals.exports import csv_export, export_rows, order_for
 from portals.forms import viewer_tz, wants_fragment
 from portals.marketing import campaign_actions, campaign_results
-from portals.marketing.campaign_view import campaign_page, like
+from portals.marketing.campaign_view import RECIPIENTS_TABLE, campaign_page, like, recipient_columns
 from portals.nav import NavItem, register
-from portals.tables import Column, Filter, TableSpec, fetch_page, parse_query
+from portals.tables import Column, Filter, TableSpec, apply_query, fetch_page, parse_query
 from portals.web import FormState, flash, form_data, perm, principal, redirect, render
 
 BASE = "/marketing/campaigns"
@@ -86,10 +92,16 @@ def _chart(rows: list[Campaign], results: dict[int, effectiveness.Results], curr
     }
 
 
+def listed_campaigns() -> Select[Any]:
+    """The list's (and its export's) statement: every campaign is visible to whoever may read
+    campaigns; the figures beside them follow the reader's report scope (``effectiveness``)."""
+    return select(Campaign)
+
+
 @get(BASE, opt=perm(CRM_CAMPAIGN_READ))
 async def campaign_list(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
     page = await fetch_page(
-        db, select(Campaign), CAMPAIGNS_TABLE, parse_query(request.query_params, CAMPAIGNS_TABLE)
+        db, listed_campaigns(), CAMPAIGNS_TABLE, parse_query(request.query_params, CAMPAIGNS_TABLE)
     )
     results = await effectiveness.results_for(db, principal(request), page.rows)
     tenant = context.current_tenant()
@@ -115,6 +127,98 @@ async def _segment_names(db: AsyncSession, ids: list[int | None]) -> dict[int, s
         return {}
     rows = await db.execute(select(Segment.id, Segment.name).where(Segment.id.in_(wanted)))
     return {sid: name for sid, name in rows.all()}
+
+
+# --- CSV exports ---------------------------------------------------------------------------------
+
+EXPORT_HEADERS = [
+    "ID",  # the same in every language: not a msgid
+    lazy("Campaign"),
+    lazy("Status"),
+    lazy("Channel"),
+    lazy("Segment"),
+    lazy("Start date"),
+    lazy("End date"),
+    lazy("Currency"),
+    lazy("Budget"),
+    lazy("Actual cost"),
+    lazy("Recipients"),
+    lazy("Delivered"),
+    lazy("Opened"),
+    lazy("Clicked"),
+    lazy("Open rate (%)"),
+    lazy("Click rate, CTR (%)"),
+    lazy("Responses"),
+    lazy("New leads"),
+    lazy("New customers"),
+    lazy("Conversion rate (%)"),
+    lazy("Attributed revenue"),
+    lazy("ROI (%)"),
+]
+RESULTS_CHUNK = 1000  # campaigns per effectiveness query (each id is a bound parameter)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _percent(value: Decimal | None) -> str:
+    """A rate in per cent with one decimal (as the other exports), blank where the list shows "—"."""
+    return "" if value is None else f"{value * 100:.1f}"
+
+
+def _export_row(c: Campaign, r: effectiveness.Results, segment_names: dict[int, str]) -> list[Any]:
+    email = c.channel == "email"
+    return [
+        c.id,
+        c.name,
+        i18n.gettext(STATUS_LABELS.get(c.status, c.status)),
+        i18n.gettext(CHANNEL_LABELS.get(c.channel, c.channel)),
+        segment_names.get(c.segment_id, "") if c.segment_id else "",
+        c.start_date.isoformat() if c.start_date else "",
+        c.end_date.isoformat() if c.end_date else "",
+        c.currency,
+        _money(c.budget),
+        _money(c.actual_cost),
+        *((r.recipients, r.delivered, r.opens, r.clicks) if email else ("", "", "", "")),
+        _percent(r.open_rate),
+        _percent(r.click_rate),
+        r.responses,
+        r.new_leads,
+        r.new_customers,
+        _percent(r.conversion_rate),
+        _money(r.revenue),
+        _percent(r.roi),
+    ]
+
+
+async def _results(
+    db: AsyncSession, p: Principal, rows: Sequence[Campaign]
+) -> dict[int, effectiveness.Results]:
+    out: dict[int, effectiveness.Results] = {}
+    for start in range(0, len(rows), RESULTS_CHUNK):
+        out |= await effectiveness.results_for(db, p, rows[start : start + RESULTS_CHUNK])
+    return out
+
+
+@get(f"{BASE}/export.csv", opt=perm(CRM_CAMPAIGN_READ))
+async def campaign_export(request: Request[Any, Any, Any], db: DbSession) -> Response[bytes]:
+    """The campaigns the list shows with these filters, search and sort, with the list's figures
+    (leads, customers and revenue under the reader's report scope, as on the list)."""
+    query = parse_query(request.query_params, CAMPAIGNS_TABLE)
+    stmt = apply_query(listed_campaigns(), CAMPAIGNS_TABLE, query)
+    rows = list(await export_rows(db, stmt.order_by(*order_for(CAMPAIGNS_TABLE, request.query_params))))
+    results = await _results(db, principal(request), rows)
+    names = await _segment_names(db, [c.segment_id for c in rows])
+    body = csv_bytes(
+        [i18n.gettext(h) for h in EXPORT_HEADERS], (_export_row(c, results[c.id], names) for c in rows)
+    )
+    filename = f"campaigns-{utcnow().date().isoformat()}.csv"
+    return Response(
+        body,
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 # --- plan and edit -------------------------------------------------------------------------------
@@ -223,13 +327,29 @@ async def campaign_detail(
     return await campaign_page(request, db, await campaigns.get_campaign(db, campaign_id))
 
 
+@get(f"{BASE}/{{campaign_id:int}}/recipients.csv", opt=perm(CRM_CAMPAIGN_READ, resource=RESOURCE))
+async def campaign_recipients_export(
+    request: Request[Any, Any, Any], db: DbSession, campaign_id: FromPath[int]
+) -> Response[bytes]:
+    """The recipients the campaign page lists with these filters, search and sort (a recipient
+    follows their account's record rules, as on the page)."""
+    campaign = await campaigns.get_campaign(db, campaign_id)
+    stmt = campaigns.recipients_query(campaign.id, principal(request))
+    columns = recipient_columns(viewer_tz(request))
+    return await csv_export(
+        request, db, stmt, RECIPIENTS_TABLE, columns, f"campaign-{campaign.id}-recipients"
+    )
+
+
 ROUTES = [
     campaign_list,
+    campaign_export,
     campaign_new,
     campaign_create,
     campaign_edit,
     campaign_save,
     campaign_detail,
+    campaign_recipients_export,
     *campaign_actions.ROUTES,
     *campaign_results.ROUTES,
 ]
