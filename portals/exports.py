@@ -84,7 +84,11 @@ async def csv_export(
         [i18n.gettext(c.header) for c in columns],
         ([c.value(row) for c in columns] for row in rows),
     )
-    filename = f"{name}-{utcnow().date().isoformat()}.csv"
+    return csv_download(body, f"{name}-{utcnow().date().isoformat()}.csv")
+
+
+def csv_download(body: bytes, filename: str) -> Response[bytes]:
+    """A CSV file the browser saves as ``filename``, never cached (it holds what a reader may see)."""
     return Response(
         body,
         media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types

@@ -27,7 +27,7 @@ from app.kernel.web import DbSession
 from app.security.permissions import CRM_CAMPAIGN_READ, CRM_CAMPAIGN_WRITE
 from app.security.principal import Principal
 from app.security.services import users
-from portals.exports import csv_export, export_rows, order_for
+from portals.exports import csv_download, csv_export, export_rows, order_for
 from portals.forms import viewer_tz, wants_fragment
 from portals.marketing import campaign_actions, campaign_results
 from portals.marketing.campaign_view import RECIPIENTS_TABLE, campaign_page, like, recipient_columns
@@ -214,11 +214,7 @@ async def campaign_export(request: Request[Any, Any, Any], db: DbSession) -> Res
         [i18n.gettext(h) for h in EXPORT_HEADERS], (_export_row(c, results[c.id], names) for c in rows)
     )
     filename = f"campaigns-{utcnow().date().isoformat()}.csv"
-    return Response(
-        body,
-        media_type="text/csv",  # Litestar adds "; charset=utf-8"
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    return csv_download(body, f"{filename}")
 
 
 # --- plan and edit -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from app.kernel.errors import DomainError, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_CAMPAIGN_READ, CRM_CAMPAIGN_WRITE
-from portals.exports import export_rows, order_for
+from portals.exports import csv_download, export_rows, order_for
 from portals.forms import viewer_tz, wants_fragment
 from portals.marketing.segment_form import editor_context, rows_from_form, rows_from_rules, rules_from_rows
 from portals.nav import NavItem, register
@@ -108,14 +108,7 @@ async def segment_list_export(request: Request[Any, Any, Any], db: DbSession) ->
         return [s.id, s.name, s.description, _conditions(s, currency), s.member_count, counted]
 
     body = csv_bytes([i18n.gettext(h) for h in LIST_EXPORT_HEADERS], (row(s) for s in rows))
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="segments-{utcnow().date().isoformat()}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(body, f"segments-{utcnow().date().isoformat()}.csv")
 
 
 def _editor(
@@ -297,11 +290,7 @@ async def segment_export(
         [i18n.gettext(h) for h in EXPORT_HEADERS], (_export_row(m, a, currency) for m, a in rows)
     )
     filename = f"segment-{segment.id}-{utcnow().date().isoformat()}.csv"
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    return csv_download(body, f"{filename}")
 
 
 EXPORT_HEADERS = [

@@ -21,6 +21,7 @@ from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_CAMPAIGN_READ, CRM_CAMPAIGN_WRITE
+from portals.exports import csv_download
 from portals.marketing import webform_public
 from portals.nav import NavItem, register
 from portals.web import FormState, flash, form_data, perm, principal, redirect, render
@@ -100,14 +101,7 @@ async def form_export(request: Request[Any, Any, Any], db: DbSession) -> Respons
         return [f.id, f.name, f"{origin}/f/{f.key}", source, campaign, f.submissions, status]
 
     body = csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], (row(f) for f in forms))
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="web-forms-{utcnow().date().isoformat()}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(body, f"web-forms-{utcnow().date().isoformat()}.csv")
 
 
 @post(BASE, opt=perm(CRM_CAMPAIGN_WRITE))

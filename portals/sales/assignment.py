@@ -22,6 +22,7 @@ from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_LEAD_ASSIGN
+from portals.exports import csv_download
 from portals.forms import as_list
 from portals.nav import NavItem, register
 from portals.web import FormState, flash, form_data, perm, redirect, render
@@ -141,11 +142,7 @@ async def rule_export(request: Request[Any, Any, Any], db: DbSession) -> Respons
         (_export_row(n, r, names, teams) for n, r in enumerate(rules, start=1)),
     )
     filename = f"assignment-rules-{utcnow().date().isoformat()}.csv"
-    return Response(
-        body,
-        media_type="text/csv",  # Litestar adds "; charset=utf-8"
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    return csv_download(body, f"{filename}")
 
 
 @post(BASE, opt=perm(CRM_LEAD_ASSIGN))

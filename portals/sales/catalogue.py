@@ -22,7 +22,7 @@ from app.kernel.errors import DomainError, NotFound
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_PRODUCT_READ, CRM_PRODUCT_WRITE
-from portals.exports import ExportColumn, csv_export
+from portals.exports import ExportColumn, csv_download, csv_export
 from portals.forms import checked, wants_fragment
 from portals.nav import NavItem, register
 from portals.sales.documents import formatters, plain, product_options
@@ -228,11 +228,7 @@ async def _price_lists(
 
 def _csv(headers: list[str], rows: list[list[Any]], name: str) -> Response[bytes]:
     filename = f"{name}-{utcnow().date().isoformat()}.csv"
-    return Response(
-        csv_bytes([i18n.gettext(h) for h in headers], rows),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    return csv_download(csv_bytes([i18n.gettext(h) for h in headers], rows), f"{filename}")
 
 
 def _day(value: Any) -> str:

@@ -26,7 +26,7 @@ from app.security.models import User
 from app.security.permissions import CRM_CONTRACT_READ, CRM_CONTRACT_WRITE, CRM_ORDER_READ
 from app.security.principal import Principal
 from app.security.record_rules import can_write, restrict
-from portals.exports import ExportColumn
+from portals.exports import ExportColumn, csv_download
 from portals.forms import as_list, optional_id, viewer_tz, wants_fragment
 from portals.nav import NavItem, register
 from portals.sales import documents
@@ -524,11 +524,7 @@ async def collection_export(request: Request[Any, Any, Any], db: DbSession) -> R
     board, _owner_id, names = await _board(request, db)
     rows = [_board_row(item, board.today, names) for item in (*board.overdue, *board.due)]
     filename = f"collections-{board.today.isoformat()}.csv"
-    return Response(
-        csv_bytes([i18n.gettext(h) for h in BOARD_HEADERS], rows),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    return csv_download(csv_bytes([i18n.gettext(h) for h in BOARD_HEADERS], rows), f"{filename}")
 
 
 ROUTES = [

@@ -27,7 +27,7 @@ from app.security.models import User
 from app.security.permissions import CRM_OPPORTUNITY_READ
 from app.security.principal import Principal
 from app.security.record_rules import restrict
-from portals.exports import ExportColumn, export_rows, order_for
+from portals.exports import ExportColumn, csv_download, export_rows, order_for
 from portals.tables import TableSpec, apply_query, parse_query
 
 ACCOUNT_CHOICES = 50
@@ -173,8 +173,4 @@ async def csv_of_rows(
     rows = await export_rows(db, stmt, scalars=False)
     body = csv_bytes([i18n.gettext(c.header) for c in columns], ([c.value(r) for c in columns] for r in rows))
     filename = f"{name}-{utcnow().date().isoformat()}.csv"
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    return csv_download(body, f"{filename}")

@@ -21,6 +21,7 @@ from app.kernel.csvfile import csv_bytes
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_OPPORTUNITY_READ
+from portals.exports import csv_download
 from portals.forms import optional_id
 from portals.nav import NavItem, register
 from portals.sales.pipeline_format import month_label
@@ -182,10 +183,8 @@ async def forecast_export(request: Request[Any, Any, Any], db: DbSession) -> Res
     )
     last = report.months[-1]
     name = f"forecast-{chosen.start.strftime('%Y-%m')}-{last.strftime('%Y-%m')}"
-    return Response(
-        csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], export_table(report)),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
+    return csv_download(
+        csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], export_table(report)), f"{name}.csv"
     )
 
 

@@ -28,7 +28,7 @@ from app.security.models import User
 from app.security.permissions import CRM_OPPORTUNITY_READ, CRM_OPPORTUNITY_WRITE, CRM_ORDER_READ, Scope
 from app.security.principal import Principal
 from app.security.record_rules import can_write, restrict
-from portals.exports import export_rows, order_for
+from portals.exports import csv_download, export_rows, order_for
 from portals.forms import optional_id, viewer_tz, wants_fragment
 from portals.nav import NavItem, register
 from portals.sales import opportunity_table as table
@@ -94,14 +94,7 @@ async def opportunity_export(request: Request[Any, Any, Any], db: DbSession) -> 
         [i18n.gettext(h) for h in table.EXPORT_HEADERS],
         (table.export_row(r[0], r.account_name, r.owner_name, teams, by_id[r[0].stage_id]) for r in rows),
     )
-    return Response(
-        body,
-        media_type="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="opportunities-{utcnow().date().isoformat()}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(body, f"opportunities-{utcnow().date().isoformat()}.csv")
 
 
 # --- pickers for the form (htmx) ---------------------------------------------------------------

@@ -21,6 +21,7 @@ from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_REPORT_READ
 from app.security.principal import Principal
+from portals.exports import csv_download
 from portals.forms import optional_id
 from portals.nav import NavItem, register
 from portals.web import FormState, perm, principal, render
@@ -188,11 +189,7 @@ async def performance_export(request: Request[Any, Any, Any], db: DbSession) -> 
     rows += [_export_row(lazy("Rep"), r, lazy("Unassigned"), report.currency) for r in report.by_rep]
     rows += [_export_row(lazy("Team"), r, lazy("No team"), report.currency) for r in report.by_team]
     name = f"sales-performance-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
-    return Response(
-        csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], rows),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
-    )
+    return csv_download(csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], rows), f"{name}.csv")
 
 
 ROUTES = [performance_page, performance_export]

@@ -22,6 +22,7 @@ from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.permissions import ADMIN_SETTINGS_MANAGE
+from portals.exports import csv_download
 from portals.nav import NavItem, register
 from portals.web import FormState, flash, form_data, perm, redirect, render
 
@@ -114,11 +115,7 @@ async def stage_export(request: Request[Any, Any, Any], db: DbSession) -> Respon
     )
     body = csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], rows)
     filename = f"pipeline-stages-{utcnow().date().isoformat()}.csv"
-    return Response(
-        body,
-        media_type="text/csv",  # Litestar adds "; charset=utf-8"
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    return csv_download(body, f"{filename}")
 
 
 @post(BASE, opt=perm(ADMIN_SETTINGS_MANAGE))

@@ -24,6 +24,7 @@ from app.kernel.errors import DomainError, FieldError, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_SURVEY_READ, PUBLIC
+from portals.exports import csv_download
 from portals.forms import viewer_tz
 from portals.nav import NavItem, register
 from portals.service.common import SECTION
@@ -146,11 +147,7 @@ async def satisfaction_export(request: Request[Any, Any, Any], db: DbSession) ->
     rows += [_export_row(lazy("Agent"), s) for s in results.by_agent]
     rows += [_export_row(lazy("Team"), s) for s in results.by_team]
     name = f"satisfaction-{first.isoformat()}-{last.isoformat()}"
-    return Response(
-        csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], rows),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
-    )
+    return csv_download(csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], rows), f"{name}.csv")
 
 
 # --- the public survey page ------------------------------------------------------------------

@@ -20,6 +20,7 @@ from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.permissions import ADMIN_SETTINGS_MANAGE, CRM_TICKET_READ
+from portals.exports import csv_download
 from portals.forms import checked
 from portals.nav import NavItem, register
 from portals.service.common import SECTION
@@ -95,11 +96,7 @@ async def sla_export(request: Request[Any, Any, Any], db: DbSession) -> Response
     )
     body = csv_bytes([i18n.gettext(h) for h in EXPORT_HEADERS], rows)
     filename = f"sla-policies-{utcnow().date().isoformat()}.csv"
-    return Response(
-        body,
-        media_type="text/csv",  # Litestar adds "; charset=utf-8"
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    return csv_download(body, f"{filename}")
 
 
 @post(f"{BASE}/{{policy_id:int}}", opt=perm(ADMIN_SETTINGS_MANAGE, resource="crm_sla_policies"))

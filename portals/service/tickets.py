@@ -18,7 +18,7 @@ from app.kernel.errors import DomainError, NotFound
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import CRM_TICKET_READ, CRM_TICKET_WRITE
-from portals.exports import export_rows, order_for
+from portals.exports import csv_download, export_rows, order_for
 from portals.forms import optional_id, viewer_tz, wants_fragment
 from portals.nav import NavItem, register
 from portals.service import queue, records, ticket_page
@@ -65,14 +65,7 @@ async def ticket_export(request: Request[Any, Any, Any], db: DbSession) -> Respo
     rows = list(await export_rows(db, stmt.order_by(*order_for(spec, params))))
     columns = queue.export_columns(await queue.names_for(db, rows))
     body = csv_bytes([i18n.gettext(c.header) for c in columns], ([c.value(t) for c in columns] for t in rows))
-    return Response(
-        body,
-        media_type="text/csv",  # Litestar adds "; charset=utf-8"
-        headers={
-            "Content-Disposition": f'attachment; filename="tickets-{utcnow().date().isoformat()}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_download(body, f"tickets-{utcnow().date().isoformat()}.csv")
 
 
 async def _customer_ctx(

@@ -91,6 +91,9 @@ async def test_an_order_created_twice_with_one_key_is_created_once_then_confirme
     )
     order = first.json()
     assert first.headers["Location"] == f"/api/v1/crm/orders/{order['id']}"
+    item = await api.get(first.headers["Location"])  # the item route reads back what was created
+    assert (item.status_code, item.json()) == (200, order)
+    assert (await api.get(f"/api/v1/crm/orders/{order['id'] + 10_000_000}")).status_code == 404
     assert (
         order["status"],
         order["subtotal"],
@@ -120,6 +123,7 @@ async def test_an_order_created_twice_with_one_key_is_created_once_then_confirme
     assert await outbox_count(SALES_ORDER_CONFIRMED) == events + 1
     r = await api.post(f"/api/v1/crm/orders/{order['id']}/fulfil")
     assert r.json()["status"] == "fulfilled"
+    assert (await api.get(f"/api/v1/crm/orders/{order['id']}")).json()["status"] == "fulfilled"
     r = await api.post(f"/api/v1/crm/orders/{order['id']}/cancel", json={"reason": "too late"})
     assert (r.status_code, problem_of(r)["code"]) == (409, "order_not_cancellable")
 
