@@ -279,7 +279,17 @@ class TesseraCLIPlugin(CLIPluginProtocol):
             cli.add_command(cmd)
 
 
+# Commands that need no web application: run without Litestar's CLI group, which imports the
+# whole app (every context's portals and templates) to look for plugin commands first. For
+# `tessera migrate` with nothing to do that import was most of the wait (bench/README.md, 2).
+STANDALONE: dict[str, click.Command] = {"migrate": migrate_command}
+
+
 def main() -> None:
+    args = sys.argv[1:]
+    if args and args[0] in STANDALONE:
+        STANDALONE[args[0]].main(args=args[1:], prog_name=f"tessera {args[0]}")
+        return
     os.environ.setdefault("LITESTAR_APP", "app.main:create_app")
     from litestar.cli.main import litestar_group
 
