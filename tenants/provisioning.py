@@ -25,12 +25,13 @@ from app.kernel.context import Actor
 from app.kernel.db import TENANT_SCHEMA_PREFIX, utcnow, validate_schema_name
 from app.kernel.errors import Conflict, FieldError, ValidationFailed
 from app.kernel.i18n import LOCALES, lazy
+from app.kernel.outbox import publish
 from app.security.passwords import password_problems
 from app.security.services.setup import seed_tenant_security
 from tenants.migrations import head, tenant_ddl_script
 from tenants.models import Tenant
 from tenants.routing import directory
-from tenants.spares import claim_spare, run_tenant_script
+from tenants.spares import SPARE_CLAIMED, claim_spare, run_tenant_script
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
@@ -164,7 +165,10 @@ async def provision_tenant(engine: AsyncEngine, req: ProvisionRequest) -> Provis
                 shared.add(tenant)
                 await shared.flush()
                 used_spare = await claim_spare(conn, schema)
-                if not used_spare:
+                if used_spare:  # its replacement is built at once, after this commits
+                    await publish(shared, SPARE_CLAIMED, {"schema": schema}, tenant_id=tenant.id)
+                    await shared.flush()
+                else:
                     await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
                     await run_tenant_script(conn, schema, tenant_ddl_script())
                 tenant_conn = await conn.execution_options(schema_translate_map={None: schema})

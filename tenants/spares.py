@@ -16,7 +16,9 @@ rules) is re-pointed at the new name in the same transaction. If provisioning fa
 rolls back and the spare is still there. With no spare at head (pool empty, or a release
 changed the tenant head) provisioning runs the DDL itself, as before.
 
-``tessera migrate`` drops spares left at an older revision; the job refills the pool.
+``tessera migrate`` drops spares left at an older revision; the job refills the pool every
+minute, and a claim publishes ``tenants.spare_claimed`` in the sign-up's transaction so its
+replacement is built right after (one refill at a time, under an advisory lock).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kernel.db import SharedBase, get_database, utcnow, validate_schema_name
+from app.kernel.events import Event, subscribe
 from app.kernel.logging import get_logger
 from app.kernel.periodic import periodic
 from app.settings import get_settings
@@ -128,8 +131,23 @@ async def drop_stale_spares(engine: AsyncEngine) -> int:
     return len(stale)
 
 
+REFILL_LOCK = 0x7E55_5BA2  # pg advisory lock: one refill at a time (the job and claim reactions)
+SPARE_CLAIMED = "tenants.spare_claimed"
+
+
 async def refill(engine: AsyncEngine, target: int | None = None) -> int:
-    """Drop stale spares and create new ones until ``target`` (SPARE_SCHEMAS) are ready."""
+    """Drop stale spares and create new ones until ``target`` (SPARE_SCHEMAS) are ready. One refill
+    runs at a time (advisory lock): a second caller returns 0 at once instead of overshooting."""
+    async with engine.connect() as lock:
+        if not await lock.scalar(select(func.pg_try_advisory_lock(REFILL_LOCK))):
+            return 0
+        try:
+            return await _refill(engine, target)
+        finally:
+            await lock.scalar(select(func.pg_advisory_unlock(REFILL_LOCK)))
+
+
+async def _refill(engine: AsyncEngine, target: int | None) -> int:
     want = get_settings().spare_schemas if target is None else target
     await drop_stale_spares(engine)
     async with engine.connect() as conn:
@@ -144,6 +162,15 @@ async def refill(engine: AsyncEngine, target: int | None = None) -> int:
         await create_spare(engine)
         created += 1
     return created
+
+
+@subscribe(SPARE_CLAIMED, max_retries=3, time_limit_ms=5 * 60_000)
+async def refill_after_a_claim(_event: Event, _session: AsyncSession) -> None:
+    """A sign-up took a spare (provisioning publishes this in its transaction): build its
+    replacement now rather than at the next minute, so a second sign-up finds the pool full."""
+    created = await refill(get_database().engine)
+    if created:
+        log.info("spare tenant schemas created after a sign-up", created=created)
 
 
 @periodic("tenants.refill_spare_schemas", every=timedelta(minutes=1), per_tenant=False)

@@ -5,6 +5,7 @@ spare for the next one, two sign-ups never share a spare, and stale spares are d
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -168,3 +169,46 @@ async def test_spares_of_an_older_release_are_dropped_and_replaced(pool):
     assert await spare_names() == [current]
     assert not await schema_exists(old)
     assert await spares.refill(engine, target=2) == 1
+
+
+async def test_a_claimed_spare_is_replaced_by_the_event_it_publishes(pool, monkeypatch):
+    """Sign-up publishes tenants.spare_claimed in its transaction; the worker's reaction builds the
+    replacement at once, so the next sign-up finds the pool full instead of waiting a minute."""
+    from sqlalchemy import select
+
+    from app.kernel.events import Event
+    from app.kernel.outbox import OutboxEvent
+    from app.settings import get_settings
+    from workers.runtime import apply_event
+
+    settings = dataclasses.replace(get_settings(), spare_schemas=1)
+    monkeypatch.setattr(spares, "get_settings", lambda: settings)
+    engine = get_database().engine
+    await spares.refill(engine, target=1)
+    slug = unique_slug("claim")
+    try:
+        done = await provision_tenant(engine, request(slug))
+        assert done.used_spare is True
+        assert await spare_names() == []
+        async with get_database().shared_session() as s:
+            row = (
+                await s.execute(
+                    select(OutboxEvent).where(
+                        OutboxEvent.tenant_id == done.tenant_id, OutboxEvent.topic == spares.SPARE_CLAIMED
+                    )
+                )
+            ).scalar_one()
+        event = Event(row.event_id, row.topic, row.tenant_id, row.payload, row.created_at)
+        assert await apply_event("tenants.spares.refill_after_a_claim", event) is True
+        assert len(await spare_names()) == 1
+        assert await apply_event("tenants.spares.refill_after_a_claim", event) is False  # once
+    finally:
+        await discard_tenant(slug)
+
+
+async def test_one_refill_at_a_time(pool):
+    """Two refills at once (the minute job and a claim reaction) build the pool once, not twice."""
+    engine = get_database().engine
+    built = await asyncio.gather(spares.refill(engine, target=2), spares.refill(engine, target=2))
+    assert sorted(built) == [0, 2]
+    assert len(await spare_names()) == 2
