@@ -6,6 +6,7 @@ Alembic (both tracks), provisioning and `alembic check` use this; contexts never
 from __future__ import annotations
 
 from app.crm import models as crm_models  # noqa: F401
+from app.finance import models as finance_models  # noqa: F401
 from app.kernel import audit, idempotency, outbox  # noqa: F401
 from app.kernel.db import SharedBase, TenantBase
 from app.notifications import models as notification_models  # noqa: F401

@@ -151,6 +151,18 @@ async def mark_order_invoiced(session: Any, order_id: int, invoice_ref: str) -> 
     await mark_invoiced(session, order_id, invoice_ref)
 
 
+async def existing_account_ids(session: Any, ids: set[int]) -> set[int]:
+    """Which of ``ids`` name a customer account (merged-away ones included: their history stays
+    theirs). Finance checks the partner of ledger lines with it. No record rules."""
+    from sqlalchemy import select
+
+    from app.crm.models import Account
+
+    if not ids:
+        return set()
+    return set((await session.execute(select(Account.id).where(Account.id.in_(ids)))).scalars())
+
+
 # --- the demo tenant ---------------------------------------------------------------------------
 
 

@@ -1,0 +1,7 @@
+"""Finance's JSON API, mounted at /api/v1/finance (PLAT-9 conventions: app/kernel/api.py)."""
+
+from __future__ import annotations
+
+from litestar.handlers import HTTPRouteHandler
+
+ROUTES: list[HTTPRouteHandler] = []

@@ -1,0 +1,55 @@
+"""What other contexts may use of finance (ARCHITECTURE.md: never its models or services).
+
+The posting door (FIN-6): a context posts its document's entry in the document's own transaction
+
+    from app.finance import interface as finance
+
+    code = await finance.standard_account(session, "receivable")
+    entry = await finance.post(session, principal, finance.PostingRequest(
+        date=order.order_date, source_type="crm.sales_order", source_id=order.id, memo=order.number,
+        lines=[finance.PostingLine(code, debit=total), ...]))
+
+and gets back a ``PostedEntry`` (id, number). Refusals are ``PostingRefused`` / ``PeriodClosed``
+(app/finance/errors.py), raised before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.finance.errors import PeriodClosed, PostingRefused
+from app.finance.services.charts import STANDARD_ACCOUNTS
+from app.finance.services.posting import PostingLine, PostingRequest
+from app.finance.services.posting import post as _post
+from app.finance.services.setup import ensure_finance
+
+__all__ = [
+    "PeriodClosed",
+    "PostedEntry",
+    "PostingLine",
+    "PostingRefused",
+    "PostingRequest",
+    "post",
+    "standard_account",
+]
+
+
+@dataclass(frozen=True)
+class PostedEntry:
+    id: int
+    number: str
+    period: str
+
+
+async def post(session: Any, principal: Any, request: PostingRequest) -> PostedEntry:
+    """Post ``request`` in the caller's transaction (see app/finance/services/posting.py)."""
+    entry = await _post(session, principal, request)
+    return PostedEntry(entry.id, entry.number or "", f"{entry.entry_date:%Y-%m}")
+
+
+async def standard_account(session: Any, role: str) -> str:
+    """The code of the account the tenant's chart uses for ``role`` ("receivable", "revenue",
+    "output_vat", ...: app/finance/services/charts.py ``STANDARD_ACCOUNTS``)."""
+    template = await ensure_finance(session)
+    return STANDARD_ACCOUNTS[template][role]

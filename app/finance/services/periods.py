@@ -1,0 +1,67 @@
+"""Fiscal periods: one per calendar month, created open the first time a date needs one."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.finance.errors import InvalidPeriod
+from app.finance.models import Period
+from app.kernel.db import utcnow
+from app.kernel.errors import NotFound
+from app.kernel.i18n import lazy
+
+_PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_period(value: str) -> tuple[int, int]:
+    m = _PERIOD_RE.match(value or "")
+    if not m or not 1 <= int(m[2]) <= 12 or int(m[1]) < 1900:
+        raise InvalidPeriod(value)
+    return int(m[1]), int(m[2])
+
+
+async def period_for(session: AsyncSession, on: date, *, lock: bool = False) -> Period:
+    """The period of ``on``, created open if new. ``lock`` takes it ``FOR SHARE``: a posting holds
+    that until commit, so closing the period waits for postings in flight, and a posting that
+    starts after the close sees it closed."""
+    await session.execute(
+        insert(Period)
+        .values(year=on.year, month=on.month, status="open")
+        .on_conflict_do_nothing(index_elements=["year", "month"])
+    )
+    stmt = select(Period).where(Period.year == on.year, Period.month == on.month)
+    if lock:
+        stmt = stmt.with_for_update(read=True)
+    period = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one()
+    return period
+
+
+async def find_period(session: AsyncSession, year: int, month: int) -> Period | None:
+    return (
+        await session.execute(select(Period).where(Period.year == year, Period.month == month))
+    ).scalar_one_or_none()
+
+
+async def set_period_status(session: AsyncSession, year: int, month: int, status: str) -> Period:
+    """Close (or reopen) a period. Year-end closing entries are not built yet (docs/finance.md)."""
+    period = (
+        await session.execute(
+            select(Period).where(Period.year == year, Period.month == month).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if period is None:
+        if status == "open":
+            raise NotFound(lazy("period"))
+        period = await period_for(session, date(year, month, 1))
+        period = (
+            await session.execute(select(Period).where(Period.id == period.id).with_for_update())
+        ).scalar_one()
+    period.status = status
+    period.closed_at = utcnow() if status == "closed" else None
+    await session.flush()
+    return period

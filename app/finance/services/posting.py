@@ -1,0 +1,250 @@
+"""The posting door (FIN-6): the one way anything reaches the ledger.
+
+    entry = await post(session, principal, PostingRequest(
+        source_type="crm.sales_order", source_id=order.id, date=order.order_date, journal="general",
+        memo="SO-2026-00012", lines=[PostingLine("1122", debit=Decimal("1130.00")),
+                                     PostingLine("6001", credit=Decimal("1000.00")),
+                                     PostingLine("222101", credit=Decimal("130.00"))]))
+
+It runs in the caller's transaction, so the entry commits or rolls back with the document that
+caused it. Every check is made before the first write, so a refusal (``PostingRefused``,
+``PeriodClosed``) leaves nothing behind; the database re-checks balance, period and
+immutability with triggers (migration t0004) whatever writes to the tables.
+
+Order of work: lines are checked, accounts and partners looked up, the period locked ``FOR
+SHARE``; the entry is inserted as a draft with its lines, the voucher number is taken from the
+journal's counter row for the period (an upsert that holds the row lock until commit: numbers are
+gapless, a rolled-back posting gives its number back) and the entry flips to ``posted``, which
+makes the trigger add its lines to ``fin_period_balances``. Last, ``finance.entry_posted`` is
+published in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crm import interface as crm
+from app.finance import errors, events
+from app.finance.models import JOURNALS, Account, Entry, EntryLine, VoucherCounter
+from app.finance.services.periods import period_for
+from app.finance.services.setup import ensure_finance
+from app.kernel import context
+from app.kernel.db import utcnow
+from app.kernel.errors import NotFound
+from app.kernel.i18n import lazy
+from app.kernel.outbox import publish
+from app.security.principal import Principal
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("9999999999999999.99")  # NUMERIC(18, 2)
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class PostingLine:
+    account: str  # the account's code ("1122")
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    cost_centre: str | None = None
+    partner_id: int | None = None  # a CRM account id (crm_accounts)
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class PostingRequest:
+    date: date
+    lines: list[PostingLine]
+    journal: str = "general"
+    memo: str = ""
+    source_type: str | None = None  # "crm.sales_order", "manual", ...
+    source_id: int | None = None
+    reversal_of: int | None = field(default=None)
+
+
+def _amount(value: object, where: str) -> Decimal:
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise errors.InvalidAmount(where) from exc
+    if not amount.is_finite():
+        raise errors.InvalidAmount(where)
+    if amount < 0:
+        raise errors.NegativeAmount(where)
+    if amount != amount.quantize(CENT) or amount > MAX_AMOUNT:
+        raise errors.InvalidAmount(where)
+    return amount.quantize(CENT)
+
+
+def check_lines(lines: list[PostingLine]) -> list[tuple[Decimal, Decimal]]:
+    """Each line is a debit XOR a credit, not negative, in cents; the entry balances. Returns the
+    amounts as (debit, credit) per line."""
+    amounts = []
+    for i, line in enumerate(lines):
+        debit, credit = _amount(line.debit, f"lines.{i}.debit"), _amount(line.credit, f"lines.{i}.credit")
+        if (debit == 0) == (credit == 0):
+            raise errors.InvalidAmount(f"lines.{i}.debit")
+        amounts.append((debit, credit))
+    if not any(d for d, _ in amounts) or not any(c for _, c in amounts):
+        raise errors.TooFewLines()
+    total_debit, total_credit = sum(d for d, _ in amounts), sum(c for _, c in amounts)
+    if total_debit != total_credit:
+        raise errors.Unbalanced(total_debit, total_credit)
+    return amounts
+
+
+def _actor_label(principal: Principal | None) -> str:
+    if principal is not None:
+        return principal.key
+    actor = context.current().actor
+    return (
+        f"{actor.kind}:{actor.id}" if actor and actor.id is not None else (actor.kind if actor else "system")
+    )
+
+
+async def post(session: AsyncSession, principal: Principal | None, request: PostingRequest) -> Entry:
+    """Post ``request`` as one balanced entry in the caller's transaction; returns it, numbered."""
+    await ensure_finance(session)
+    if request.journal not in JOURNALS:
+        raise errors.UnknownJournal(request.journal)
+    amounts = check_lines(request.lines)
+
+    codes = {line.account for line in request.lines}
+    accounts = {
+        a.code: a for a in (await session.execute(select(Account).where(Account.code.in_(codes)))).scalars()
+    }
+    for i, line in enumerate(request.lines):
+        account = accounts.get(line.account)
+        if account is None:
+            raise errors.UnknownAccount(f"lines.{i}.account", line.account)
+        if not account.postable:
+            raise errors.AccountNotPostable(f"lines.{i}.account", line.account)
+        if not account.active:
+            raise errors.AccountInactive(f"lines.{i}.account", line.account)
+    partners = {line.partner_id for line in request.lines if line.partner_id is not None}
+    known = await crm.existing_account_ids(session, partners)
+    for i, line in enumerate(request.lines):
+        if line.partner_id is not None and line.partner_id not in known:
+            raise errors.UnknownPartner(f"lines.{i}.partner_id")
+
+    period = await period_for(session, request.date, lock=True)
+    if period.status != "open":
+        raise errors.PeriodClosed(period.code)
+
+    entry = Entry(
+        journal=request.journal,
+        entry_date=request.date,
+        period_id=period.id,
+        status="draft",
+        memo=request.memo,
+        source_type=request.source_type,
+        source_id=request.source_id,
+        reversal_of=request.reversal_of,
+    )
+    session.add(entry)
+    await session.flush()
+    session.add_all(
+        EntryLine(
+            entry_id=entry.id,
+            line_no=i + 1,
+            account_id=accounts[line.account].id,
+            debit=debit,
+            credit=credit,
+            cost_centre=line.cost_centre or None,
+            partner_id=line.partner_id,
+            memo=line.memo,
+        )
+        for i, (line, (debit, credit)) in enumerate(zip(request.lines, amounts, strict=True))
+    )
+    await session.flush()
+
+    counter = (
+        insert(VoucherCounter)
+        .values(journal=request.journal, period_id=period.id, last_value=1)
+        .on_conflict_do_update(
+            index_elements=["journal", "period_id"], set_={"last_value": VoucherCounter.last_value + 1}
+        )
+        .returning(VoucherCounter.last_value)
+    )
+    sequence = (await session.execute(counter)).scalar_one()
+    entry.number = f"{JOURNALS[request.journal]}-{period.year:04d}-{period.month:02d}-{sequence:04d}"
+    entry.status = "posted"
+    entry.posted_at = utcnow()
+    entry.posted_by = _actor_label(principal)
+    await session.flush()
+
+    await publish(
+        session,
+        events.ENTRY_POSTED,
+        {
+            "entry_id": entry.id,
+            "number": entry.number,
+            "journal": entry.journal,
+            "entry_date": entry.entry_date.isoformat(),
+            "period": period.code,
+            "source_type": entry.source_type,
+            "source_id": entry.source_id,
+            "total": str(sum(d for d, _ in amounts)),
+            "reversal_of": entry.reversal_of,
+        },
+    )
+    return entry
+
+
+async def reverse(
+    session: AsyncSession,
+    principal: Principal | None,
+    entry_id: int,
+    *,
+    on: date | None = None,
+    memo: str | None = None,
+) -> Entry:
+    """Post the mirror image of a posted entry (debits become credits), linked by ``reversal_of``.
+    The original stays as it was. ``on`` defaults to the original's date."""
+    original = (
+        await session.execute(
+            select(Entry).where(Entry.id == entry_id, Entry.status == "posted").with_for_update()
+        )
+    ).scalar_one_or_none()
+    if original is None:
+        raise NotFound(lazy("journal entry"))
+    already = (await session.execute(select(Entry.id).where(Entry.reversal_of == original.id))).first()
+    if already is not None:
+        raise errors.AlreadyReversed(original.number or "")
+    rows = (
+        await session.execute(
+            select(EntryLine, Account.code)
+            .join(Account, Account.id == EntryLine.account_id)
+            .where(EntryLine.entry_id == original.id)
+            .order_by(EntryLine.line_no)
+        )
+    ).all()
+    lines = [
+        PostingLine(
+            account=code,
+            debit=line.credit,
+            credit=line.debit,
+            cost_centre=line.cost_centre,
+            partner_id=line.partner_id,
+            memo=line.memo,
+        )
+        for line, code in rows
+    ]
+    return await post(
+        session,
+        principal,
+        PostingRequest(
+            date=on or original.entry_date,
+            lines=lines,
+            journal=original.journal,
+            memo=memo if memo is not None else f"↩ {original.number}",
+            source_type=original.source_type,
+            source_id=original.source_id,
+            reversal_of=original.id,
+        ),
+    )

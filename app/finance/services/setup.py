@@ -1,0 +1,70 @@
+"""Installing a chart of accounts: once per tenant, on first use of finance (docs/finance.md).
+
+``ensure_finance`` is called by every entry point of finance (the posting door, the API, the
+portal): when the tenant has no ``fin_settings`` row yet it installs the template its locale
+suggests — China Accounting Standards for a Chinese-speaking tenant, the IFRS-style chart
+otherwise. ``install_chart`` installs a named template; both are idempotent and safe when two
+requests race (``ON CONFLICT DO NOTHING`` on the settings row and on account codes).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.finance.models import Account, FinanceSettings
+from app.finance.services.charts import TEMPLATES
+from app.kernel import context
+
+
+def default_template(locale: str | None) -> str:
+    return "cas" if (locale or "").lower().startswith("zh") else "ifrs"
+
+
+async def current_template(session: AsyncSession) -> str | None:
+    return (await session.execute(select(FinanceSettings.chart_template))).scalar_one_or_none()
+
+
+async def ensure_finance(session: AsyncSession) -> str:
+    """The tenant's chart template, installing the default one on first use."""
+    template = await current_template(session)
+    if template is not None:
+        return template
+    tenant = context.current_tenant()
+    return await install_chart(session, default_template(tenant.locale if tenant else None))
+
+
+async def install_chart(session: AsyncSession, template: str) -> str:
+    """Install ``template``'s accounts (those already present by code are kept as they are) and
+    record the choice. Once a template is recorded, it stays: returns the recorded one."""
+    if template not in TEMPLATES:
+        raise ValueError(f"unknown chart template {template!r}")
+    await session.execute(
+        insert(FinanceSettings)
+        .values(id=1, chart_template=template)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    chosen = await current_template(session)
+    assert chosen is not None
+    accounts = TEMPLATES[chosen]
+    await session.execute(
+        insert(Account)
+        .values(
+            [
+                {"code": a.code, "name": a.name, "type": a.type, "postable": a.postable, "active": True}
+                for a in accounts
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["code"])
+    )
+    parents = [(a.code, a.parent) for a in accounts if a.parent]
+    if parents:
+        parent = Account.__table__.alias("parent")
+        for code, parent_code in parents:
+            await session.execute(
+                update(Account)
+                .where(Account.code == code, Account.parent_id.is_(None))
+                .values(parent_id=select(parent.c.id).where(parent.c.code == parent_code).scalar_subquery())
+            )
+    return chosen
