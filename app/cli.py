@@ -55,6 +55,7 @@ def migrate_command(slugs: tuple[str, ...], parallel: int | None, lock_timeout: 
                     "shared_revision": report.shared_revision,
                     "tenant_head": report.tenant_head,
                     "elapsed_s": round(report.elapsed_s, 3),
+                    "unknown_tenants": report.unknown_slugs,
                     "results": [r.__dict__ for r in report.results],
                 },
                 indent=2,
@@ -71,6 +72,8 @@ def migrate_command(slugs: tuple[str, ...], parallel: int | None, lock_timeout: 
         click.echo(
             f"{len(report.results)} tenant(s) migrated, {len(report.failed)} failed, {report.elapsed_s:.2f} s"
         )
+    if report.unknown_slugs:
+        click.echo(f"error: no such live tenant: {', '.join(report.unknown_slugs)}", err=True)
     if not report.ok:
         sys.exit(1)
 

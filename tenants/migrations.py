@@ -142,6 +142,7 @@ class MigrateReport:
     results: list[TenantResult] = field(default_factory=list)
     elapsed_s: float = 0.0
     stale_spares_dropped: int = 0
+    unknown_slugs: list[str] = field(default_factory=list)  # asked for by --tenant, not live here
 
     @property
     def failed(self) -> list[TenantResult]:
@@ -149,7 +150,7 @@ class MigrateReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.unknown_slugs
 
 
 def _engine(url: str, pool_size: int = 2) -> AsyncEngine:
@@ -237,18 +238,35 @@ def migrate_all(
     target = head("tenant")
     run_id = str(uuid.uuid4())
 
-    async def _prepare() -> tuple[str | None, list[tuple[int, str, str, str | None]]]:
+    wanted = sorted(set(slugs)) if slugs is not None else None
+
+    async def _prepare() -> tuple[str | None, list[tuple[int, str, str, str | None]], list[str]]:
         engine = _engine(url)
         try:
             if include_shared:
                 async with engine.begin() as conn:
                     await conn.run_sync(upgrade_shared)
-            return await shared_revision(engine), await tenants_behind(engine, target, slugs)
+            unknown: list[str] = []
+            if wanted:  # a typo in --tenant must not pass for "nothing to do"
+                async with engine.connect() as conn:
+                    live = set(
+                        (
+                            await conn.execute(
+                                select(Tenant.slug).where(
+                                    Tenant.slug.in_(wanted), Tenant.status.in_(LIVE_STATUSES)
+                                )
+                            )
+                        ).scalars()
+                    )
+                unknown = [s for s in wanted if s not in live]
+            return await shared_revision(engine), await tenants_behind(engine, target, wanted), unknown
         finally:
             await engine.dispose()
 
-    shared_rev, rows = asyncio.run(_prepare())
-    report = MigrateReport(run_id=run_id, shared_revision=shared_rev, tenant_head=target)
+    shared_rev, rows, unknown = asyncio.run(_prepare())
+    report = MigrateReport(
+        run_id=run_id, shared_revision=shared_rev, tenant_head=target, unknown_slugs=unknown
+    )
     workers = max(1, min(parallelism or get_settings().migrate_parallelism, len(rows)))
     if rows:
         chunks = [rows[i::workers] for i in range(workers)]

@@ -118,3 +118,11 @@ async def test_a_locked_tenant_fails_fast_on_lock_timeout_and_the_others_succeed
 
     retry = await migrate(busy.slug, calm.slug, lock_timeout="200ms")  # the lock is gone
     assert outcome(retry) == [(busy.slug, True, base, PENDING_REVISION)]
+
+
+async def test_a_tenant_slug_that_does_not_exist_is_an_error_not_nothing_to_do(world):
+    from app.cli import migrate_command
+
+    cli = await asyncio.to_thread(CliRunner().invoke, migrate_command, ["--tenant", "no-such-tenant-x"])
+    assert cli.exit_code == 1
+    assert "no such live tenant: no-such-tenant-x" in cli.output
