@@ -65,6 +65,7 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
 
 def api_routes() -> list[Any]:
     from app.crm.api import ROUTES as CRM_API
+    from app.finance.api import ROUTES as FINANCE_API
     from app.kernel.api import API_ROUTER_OPTIONS
     from app.security.api import ROUTES as SECURITY_API
     from app.security.oauth2 import ROUTES as OAUTH_ROUTES
@@ -72,6 +73,7 @@ def api_routes() -> list[Any]:
     return [
         Router(path=f"/api/{API_VERSION}", route_handlers=SECURITY_API, **API_ROUTER_OPTIONS),
         Router(path=f"/api/{API_VERSION}/crm", route_handlers=CRM_API, **API_ROUTER_OPTIONS),
+        Router(path=f"/api/{API_VERSION}/finance", route_handlers=FINANCE_API, **API_ROUTER_OPTIONS),
         *OAUTH_ROUTES,
     ]
 

@@ -116,5 +116,6 @@ async def make_tenant_record(session: AsyncSession, tenant: Any, marker: str) ->
     return int(tenant.id)
 
 
-# CRM's resources register from their own modules (one per concept).
-import tests.crm.factories  # noqa: E402, F401
+# CRM's and finance's resources register from their own modules (one per concept).
+import tests.crm.factories  # noqa: E402
+import tests.finance.factories  # noqa: E402, F401

@@ -66,6 +66,12 @@ OPERATIONS = {
     ("get", "/api/v1/crm/tickets/{ticket_id}"): ["crm.ticket.read"],
     ("patch", "/api/v1/crm/tickets/{ticket_id}"): ["crm.ticket.write"],
     ("post", "/api/v1/crm/tickets/{ticket_id}/messages"): ["crm.ticket.write"],
+    ("get", "/api/v1/finance/accounts"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/accounts/{account_id}"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/entries"): ["fin.ledger.read"],
+    ("post", "/api/v1/finance/entries"): ["fin.journal.post"],
+    ("get", "/api/v1/finance/entries/{entry_id}"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/trial-balance"): ["fin.ledger.read"],
 }
 
 

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from litestar.handlers import HTTPRouteHandler
 
-ROUTES: list[HTTPRouteHandler] = []
+from app.finance.api import ledger
+
+ROUTES: list[HTTPRouteHandler] = [*ledger.ROUTES]

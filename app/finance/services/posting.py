@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -248,3 +249,25 @@ async def reverse(
             reversal_of=original.id,
         ),
     )
+
+
+def manual_lines(raw: list[dict[str, Any]]) -> list[PostingLine]:
+    """Lines typed by a person or sent by an API client: amounts as strings ("" is zero), checked
+    with the field name of the line they came from."""
+    lines = []
+    for i, values in enumerate(raw):
+        amounts = {}
+        for side in ("debit", "credit"):
+            text = str(values.get(side) or "").strip().replace(",", "")
+            amounts[side] = _amount(text or "0", f"lines.{i}.{side}")
+        lines.append(
+            PostingLine(
+                account=str(values.get("account") or "").strip(),
+                debit=amounts["debit"],
+                credit=amounts["credit"],
+                cost_centre=(values.get("cost_centre") or "").strip() or None,
+                partner_id=values.get("partner_id"),
+                memo=(values.get("memo") or "").strip(),
+            )
+        )
+    return lines

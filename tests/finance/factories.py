@@ -1,0 +1,43 @@
+"""Record factories of finance resources for the route-table tests (see tests/factories.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.finance.models import Account
+from app.finance.services.charts import STANDARD_ACCOUNTS
+from app.finance.services.posting import PostingLine, PostingRequest, post
+from app.finance.services.setup import ensure_finance
+from tests.factories import factory
+
+
+@factory("fin_accounts")
+async def make_account(session: AsyncSession, tenant: Any, marker: str) -> int:
+    await ensure_finance(session)
+    account = Account(code=marker[:20], name=f"Account {marker}", type="asset", postable=True, active=True)
+    session.add(account)
+    await session.flush()
+    return account.id
+
+
+@factory("fin_entries")
+async def make_entry(session: AsyncSession, tenant: Any, marker: str) -> int:
+    c = STANDARD_ACCOUNTS[await ensure_finance(session)]
+    entry = await post(
+        session,
+        None,
+        PostingRequest(
+            date=date(2026, 12, 1),
+            memo=f"Entry {marker}",
+            source_type="test",
+            lines=[
+                PostingLine(c["bank"], debit=Decimal("10.00")),
+                PostingLine(c["revenue"], credit=Decimal("10.00")),
+            ],
+        ),
+    )
+    return entry.id
