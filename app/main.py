@@ -36,6 +36,7 @@ from portals.auth.controllers import ROUTES as AUTH_ROUTES
 from portals.auth.sso import ROUTES as SSO_ROUTES
 from portals.crm.controllers import ROUTES as CRM_ROUTES
 from portals.customer.controllers import ROUTES as CUSTOMER_ROUTES
+from portals.finance.controllers import ROUTES as FINANCE_ROUTES
 from portals.home.controllers import ROUTES as HOME_ROUTES
 from portals.marketing.controllers import ROUTES as MARKETING_ROUTES
 from portals.operator.controllers import ROUTES as OPERATOR_ROUTES
@@ -132,6 +133,7 @@ def create_app() -> Litestar:
             *HOME_ROUTES,
             *CRM_ROUTES,
             *SALES_ROUTES,
+            *FINANCE_ROUTES,
             *MARKETING_ROUTES,
             *SERVICE_ROUTES,
             *CUSTOMER_ROUTES,
