@@ -41,3 +41,14 @@ async def make_entry(session: AsyncSession, tenant: Any, marker: str) -> int:
         ),
     )
     return entry.id
+
+
+@factory("fin_periods")
+async def make_period(session: AsyncSession, tenant: Any, marker: str) -> int:
+    """A month far from the ones tests post into (a repeated month returns the same period)."""
+    from zlib import crc32
+
+    from app.finance.services.periods import period_for
+
+    n = crc32(marker.encode())
+    return (await period_for(session, date(2200 + n % 700, 1 + n // 700 % 12, 1))).id

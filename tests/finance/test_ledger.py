@@ -356,3 +356,40 @@ async def test_the_posting_door_shares_the_callers_transaction(acme):
     with pytest.raises(errors.Unbalanced):
         await second_posting_refused()
     assert await ledger_counts(acme) == before
+
+
+async def test_the_ledger_check_sees_a_gap_in_the_voucher_numbers(acme):
+    """An entry numbered out of sequence behind the service's back (then rolled back)."""
+    c, on = await codes(acme), fresh_month()
+
+    class Undo(Exception):
+        pass
+
+    async def gap() -> list[str]:
+        async with in_tenant(acme.slug) as (session, _):
+            entry_id = await _raw_entry(session, acme.schema, on)
+            for no, (code, debit, credit) in enumerate([(c["bank"], 5, 0), (c["revenue"], 0, 5)], start=1):
+                session.add(
+                    EntryLine(
+                        entry_id=entry_id,
+                        line_no=no,
+                        account_id=await _account_id(session, code),
+                        debit=Decimal(debit),
+                        credit=Decimal(credit),
+                    )
+                )
+            await session.flush()
+            await session.execute(
+                text(
+                    f"UPDATE \"{acme.schema}\".fin_entries SET status = 'posted', number = :n WHERE id = :e"
+                ),
+                {"n": f"记-{on:%Y-%m}-0007", "e": entry_id},
+            )
+            problems = await reports.check_ledger(session)
+            raise Undo(problems)
+
+    with pytest.raises(Undo) as undone:
+        await gap()
+    assert any("voucher numbers" in p for p in undone.value.args[0])
+    async with in_tenant(acme.slug) as (session, _):
+        assert await reports.check_ledger(session) == []

@@ -1,8 +1,11 @@
-"""Property test: any sequence of balanced postings and reversals keeps every invariant — debits
-equal credits, the trial balance equals the general ledger, period balances equal the lines."""
+"""Property test: any sequence of balanced postings, reversals and bursts of concurrent postings
+(some rolled back after taking their number) keeps every invariant — debits equal credits, the
+trial balance equals the general ledger, period balances equal the lines, voucher numbers are
+gapless (reports.check_ledger)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 
@@ -56,7 +59,16 @@ def balanced_posting(draw: st.DrawFn) -> tuple[int, list[tuple[str, Decimal, Dec
 
 
 operations = st.lists(
-    st.one_of(balanced_posting(), st.tuples(st.just("reverse"), st.integers(min_value=0, max_value=20))),
+    st.one_of(
+        balanced_posting(),
+        st.tuples(st.just("reverse"), st.integers(min_value=0, max_value=20)),
+        # Several postings at once, each in its own transaction; the flagged ones roll back after
+        # taking their voucher number.
+        st.tuples(
+            st.just("concurrent"),
+            st.lists(st.tuples(balanced_posting(), st.booleans()), min_size=2, max_size=4),
+        ),
+    ),
     min_size=1,
     max_size=6,
 )
@@ -76,12 +88,42 @@ async def _invariants(acme) -> None:
             assert movements == await reports.ledger_totals(session, YEAR, month)
 
 
+class Abandoned(Exception):
+    pass
+
+
+def _request(c: dict[str, str], month: int, lines: list[tuple[str, Decimal, Decimal]]) -> PostingRequest:
+    return PostingRequest(
+        date=date(YEAR, month, 10),
+        lines=[PostingLine(c[role], debit=d, credit=cr) for role, d, cr in lines],
+        source_type="property",
+    )
+
+
+async def _post_or_abandon(acme, c: dict[str, str], drawn: tuple[int, list], abandon: bool) -> int | None:
+    try:
+        async with acting_as(acme, "bob") as (session, principal):
+            entry = await posting.post(session, principal, _request(c, *drawn))
+            if abandon:
+                raise Abandoned
+            return entry.id
+    except Abandoned:
+        return None
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(ops=operations)
 async def test_random_postings_and_reversals_keep_the_books_right(acme, ops):
     c = await codes(acme)
     posted: list[int] = []
     for op in ops:
+        if op[0] == "concurrent":
+            results = await asyncio.gather(
+                *(_post_or_abandon(acme, c, posting_, abandon) for posting_, abandon in op[1])
+            )
+            posted += [entry_id for entry_id in results if entry_id is not None]
+            await _invariants(acme)
+            continue
         async with acting_as(acme, "bob") as (session, principal):
             if op[0] == "reverse":
                 if not posted:
@@ -92,16 +134,7 @@ async def test_random_postings_and_reversals_keep_the_books_right(acme, ops):
                 except errors.AlreadyReversed:
                     continue
             else:
-                month, lines = op
-                entry = await posting.post(
-                    session,
-                    principal,
-                    PostingRequest(
-                        date=date(YEAR, month, 10),
-                        lines=[PostingLine(c[role], debit=d, credit=cr) for role, d, cr in lines],
-                        source_type="property",
-                    ),
-                )
+                entry = await posting.post(session, principal, _request(c, *op))
             assert isinstance(entry, Entry)
             posted.append(entry.id)
         await _invariants(acme)

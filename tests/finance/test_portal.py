@@ -8,7 +8,13 @@ import re
 from tests.finance.support import codes, fresh_month, ledger_counts
 from tests.helpers import signed_in
 
-PAGES = ["/finance/accounts", "/finance/entries", "/finance/entries/new", "/finance/trial-balance"]
+PAGES = [
+    "/finance/accounts",
+    "/finance/entries",
+    "/finance/entries/new",
+    "/finance/trial-balance",
+    "/finance/periods",
+]
 
 
 def entry_form(on, rows: list[tuple[str, str, str]], **extra: str) -> dict[str, str]:
@@ -96,3 +102,26 @@ async def test_the_pages_are_translated(app, acme):
             await b.post("/i18n/locale", {"locale": "en", "next": "/"})
     assert "试算平衡表" in r.text
     assert "凭证" in journal.text
+
+
+async def test_the_accountant_closes_and_reopens_a_period(app, acme):
+    c, on = await codes(acme), fresh_month()
+    async with signed_in(app, acme, "bob") as b:
+        await b.get("/finance/entries/new")
+        rows = [(c["admin_expense"], "10.00", ""), (c["bank"], "", "10.00")]
+        assert (await b.post("/finance/entries", entry_form(on, rows))).status_code == 303
+        page = await b.get("/finance/periods")
+        m = re.search(rf'action="/finance/periods/(\d+)/close"[^>]*data-confirm="[^"]*{on:%Y-%m}', page.text)
+        assert m, page.text
+        period_id = int(m.group(1))
+        assert (await b.post(f"/finance/periods/{period_id}/close", {})).status_code == 303
+        before = await ledger_counts(acme)
+        refused = await b.post("/finance/entries", entry_form(on, rows))
+        assert refused.status_code == 422
+        assert f"The period {on:%Y-%m} is closed" in refused.text
+        assert await ledger_counts(acme) == before
+        assert (await b.post(f"/finance/periods/{period_id}/open", {})).status_code == 303
+        assert (await b.post("/finance/entries", entry_form(on, rows))).status_code == 303
+    async with signed_in(app, acme, "alice") as rep:
+        await rep.get("/profile")
+        assert (await rep.post(f"/finance/periods/{period_id}/close", {})).status_code == 403

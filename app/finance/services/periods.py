@@ -65,3 +65,36 @@ async def set_period_status(session: AsyncSession, year: int, month: int, status
     period.closed_at = utcnow() if status == "closed" else None
     await session.flush()
     return period
+
+
+async def list_periods(session: AsyncSession) -> list[tuple[Period, int]]:
+    """Every period, newest first, with its number of posted entries."""
+    from sqlalchemy import func
+
+    from app.finance.models import Entry
+
+    counts = (
+        select(Entry.period_id, func.count().label("n"))
+        .where(Entry.status == "posted")
+        .group_by(Entry.period_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Period, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.period_id == Period.id)
+        .order_by(Period.year.desc(), Period.month.desc())
+    )
+    return [(period, int(n)) for period, n in rows.all()]
+
+
+async def set_status_by_id(session: AsyncSession, period_id: int, status: str) -> Period:
+    """Close or reopen the period ``period_id`` (``FOR UPDATE``: waits for postings in flight)."""
+    period = (
+        await session.execute(select(Period).where(Period.id == period_id).with_for_update())
+    ).scalar_one_or_none()
+    if period is None:
+        raise NotFound(lazy("period"))
+    period.status = status
+    period.closed_at = utcnow() if status == "closed" else None
+    await session.flush()
+    return period

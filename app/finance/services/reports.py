@@ -112,7 +112,9 @@ async def ledger_totals(session: AsyncSession, year: int, month: int) -> dict[in
 
 async def check_ledger(session: AsyncSession) -> list[str]:
     """Every invariant of the ledger, recomputed from the lines; returns the problems found (an
-    empty list when the books are right). For tests, benchmarks and an operator's sanity check."""
+    empty list when the books are right): posted entries balance, period balances equal the sum
+    of the lines, total debits equal total credits, and each journal's voucher numbers in a
+    period run 1..n without a gap. For tests, benchmarks and an operator's sanity check."""
     problems: list[str] = []
     unbalanced = (
         await session.execute(
@@ -151,6 +153,18 @@ async def check_ledger(session: AsyncSession) -> list[str]:
         have = balances.get(key, (ZERO, ZERO))
         if want != have:
             problems.append(f"account {key[0]} period {key[1]}: balances {have} ≠ ledger {want}")
+    numbers = (
+        await session.execute(
+            select(Entry.journal, Entry.period_id, Entry.number).where(Entry.status == "posted")
+        )
+    ).all()
+    sequences: dict[tuple[str, int], list[int]] = {}
+    for journal, period_id, number in numbers:
+        tail = (number or "").rsplit("-", 1)[-1]
+        sequences.setdefault((journal, period_id), []).append(int(tail) if tail.isdigit() else -1)
+    for (journal, period_id), seen in sorted(sequences.items()):
+        if sorted(seen) != list(range(1, len(seen) + 1)):
+            problems.append(f"journal {journal} period {period_id}: voucher numbers are not 1..{len(seen)}")
     total_debit = sum((d for d, _ in ledger.values()), ZERO)
     total_credit = sum((c for _, c in ledger.values()), ZERO)
     if total_debit != total_credit:
