@@ -320,3 +320,17 @@ async def test_the_upload_route_takes_files_over_the_default_body_limit(app, acm
         )
     assert r.status_code == 303
     assert await count_rows(acme, "crm_contacts", "full_name LIKE :p", p=f"Person {m} %") == 2600
+
+
+async def test_account_import_flags_similar_company_names_among_the_nearest(acme):
+    """The similar-name check takes the nearest cores by KNN per row (bounded work): a legal-form
+    variant and a one-letter typo are flagged, an unrelated company is not."""
+    m = mark()
+    existing = await new_account(acme, name=f"Hangzhou {m} Printing Co., Ltd.")
+    header = ["name"]
+    rows = [[f"Hangzhou {m} Printing"], [f"Hangzhou {m} Printng Ltd"], [f"Qingdao {mark()} Brewery"]]
+    with pytest.raises(ImportRejected) as err:
+        async with acting_as(acme, "alice") as (session, principal):
+            await import_accounts(session, principal, _csv(rows, header))
+    found = [(d.line, d.reason, d.existing_id) for d in err.value.report.duplicates]
+    assert found == [(2, "Similar name", existing), (3, "Similar name", existing)]
