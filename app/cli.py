@@ -9,6 +9,7 @@
     tessera operators create       a platform operator (console on the bare base domain)
     tessera worker | scheduler | relay | web
     tessera db check               `alembic check` on both tracks (no model drift)
+    tessera finance chart          a tenant's chart of accounts template (choose it before first use)
 
 With DATABASE_URL / REDIS_URL unset, commands start (or reuse) embedded servers under ./var.
 """
@@ -99,6 +100,51 @@ def db_check() -> None:
 
 
 # --- demo, processes ----------------------------------------------------------------------
+
+
+# --- finance ------------------------------------------------------------------------------
+
+
+@click.group(name="finance", cls=LitestarGroup)
+def finance_group() -> None:
+    """Finance set-up (docs/finance.md)."""
+
+
+@finance_group.command(name="chart")
+@click.option("--tenant", "slug", required=True, help="The tenant's slug.")
+@click.option(
+    "--template",
+    type=click.Choice(["cas", "ifrs"]),
+    default=None,
+    help="Install this chart (企业会计准则 or IFRS-style). Only before the tenant first uses finance: "
+    "the choice is kept. Without it, the tenant's chart is shown (the default for its language is "
+    "installed if it has none yet).",
+)
+def finance_chart(slug: str, template: str | None) -> None:
+    """Show or choose a tenant's chart of accounts."""
+    _services()
+
+    async def go() -> tuple[str | None, str]:
+        from app.finance.services.setup import current_template, ensure_finance, install_chart
+        from tenants.service import in_tenant
+
+        async with in_tenant(slug) as (session, _ref):
+            before = await current_template(session)
+            chosen = await (install_chart(session, template) if template else ensure_finance(session))
+            return before, chosen
+
+    from app.kernel.errors import DomainError
+
+    try:
+        before, chosen = _run(go)
+    except DomainError as exc:
+        _fail(f"{slug}: {exc.english}")
+        return
+    if template and chosen != template:
+        _fail(
+            f"{slug} keeps its books on the {chosen} chart since its first use of finance; it cannot change."
+        )
+    click.echo(f"{slug}: {chosen}" + ("" if before else " (installed now)"))
 
 
 @click.command(name="demo")
@@ -273,6 +319,7 @@ class TesseraCLIPlugin(CLIPluginProtocol):
             web_command,
             migrate_command,
             db_group,
+            finance_group,
             demo_command,
             worker_command,
             scheduler_command,
@@ -285,7 +332,7 @@ class TesseraCLIPlugin(CLIPluginProtocol):
 # Commands that need no web application: run without Litestar's CLI group, which imports the
 # whole app (every context's portals and templates) to look for plugin commands first. For
 # `tessera migrate` with nothing to do that import was most of the wait (bench/README.md, 2).
-STANDALONE: dict[str, click.Command] = {"migrate": migrate_command}
+STANDALONE: dict[str, click.Command] = {"migrate": migrate_command, "finance": finance_group}
 
 
 def main() -> None:
