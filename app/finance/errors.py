@@ -113,3 +113,12 @@ class InvalidPeriod(DomainError):
             params={"value": value},
             errors=[FieldError("period", lazy("Enter a period as YYYY-MM."))],
         )
+
+
+class YearAlreadyClosed(Conflict):
+    def __init__(self, year: int, number: str) -> None:
+        super().__init__(
+            "year_already_closed",
+            lazy("The year {year} is already closed by entry {number}."),
+            params={"year": year, "number": number},
+        )

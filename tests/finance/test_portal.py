@@ -125,3 +125,21 @@ async def test_the_accountant_closes_and_reopens_a_period(app, acme):
     async with signed_in(app, acme, "alice") as rep:
         await rep.get("/profile")
         assert (await rep.post(f"/finance/periods/{period_id}/close", {})).status_code == 403
+
+
+async def test_the_accountant_closes_a_year_from_the_periods_page(app, acme):
+    c, on = await codes(acme), fresh_month()
+    async with signed_in(app, acme, "bob") as b:
+        await b.get("/finance/periods")
+        rows = [(c["bank"], "80.00", ""), (c["revenue"], "", "80.00")]
+        assert (await b.post("/finance/entries", entry_form(on, rows))).status_code == 303
+        closed = await b.post("/finance/year-end", {"year": str(on.year)})
+        assert closed.status_code == 303
+        page = await b.get(closed.headers["location"])
+        assert f"记-{on.year}-12-0001" in page.text
+        again = await b.post("/finance/year-end", {"year": str(on.year)})
+        bad = await b.post("/finance/year-end", {"year": "last"})
+        periods = await b.get("/finance/periods")
+    assert again.headers["location"] == "/finance/periods"
+    assert bad.headers["location"] == "/finance/periods"
+    assert f"is already closed by entry 记-{on.year}-12-0001" in periods.text

@@ -48,7 +48,7 @@ async def find_period(session: AsyncSession, year: int, month: int) -> Period | 
 
 
 async def set_period_status(session: AsyncSession, year: int, month: int, status: str) -> Period:
-    """Close (or reopen) a period. Year-end closing entries are not built yet (docs/finance.md)."""
+    """Close (or reopen) a period (year-end closing entries: app/finance/services/year_end.py)."""
     period = (
         await session.execute(
             select(Period).where(Period.year == year, Period.month == month).with_for_update()

@@ -5,8 +5,8 @@ posting trigger) — never the journal lines. Opening = everything posted before
 movements = the period's totals, closing = opening + movements. Each is shown as a net debit or
 credit balance per account, so the columns' totals agree when the books balance.
 
-Year-end closing (P&L carried into retained earnings) is not built yet: until it is, income and
-expense accounts carry their balances from year to year (docs/finance.md).
+Income and expense accounts carry their balances into the next year until the year is closed
+(app/finance/services/year_end.py), which moves them into retained earnings.
 """
 
 from __future__ import annotations
