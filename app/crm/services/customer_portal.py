@@ -24,6 +24,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Product, SalesOrder, SalesOrderLine, Survey, Ticket, TicketMessage
+from app.crm.services import orders
 from app.crm.services import surveys as survey_service
 from app.crm.services import tickets as ticket_service
 from app.crm.services.fields import clean_optional_id, clean_text
@@ -78,12 +79,8 @@ async def get_order(session: AsyncSession, me: CustomerScope, order_id: int) -> 
 
 
 async def order_lines(session: AsyncSession, order: SalesOrder) -> list[SalesOrderLine]:
-    stmt = (
-        select(SalesOrderLine)
-        .where(SalesOrderLine.order_id == order.id)
-        .order_by(SalesOrderLine.position, SalesOrderLine.id)
-    )
-    return list((await session.execute(stmt)).scalars())
+    """The lines of an order the customer may see (``portal_order`` checked that)."""
+    return await orders.order_lines(session, order.id)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +29,8 @@ from app.crm.services.fields import (
 )
 from app.crm.services.price_lists import get_price_list, price_for, usable_on
 from app.crm.services.pricing import LineAmounts, document_totals, price_line
-from app.kernel.errors import FieldError, NotFound
+from app.kernel.audit import audited
+from app.kernel.errors import FieldError, NotFound, ValidationFailed
 
 Line = QuoteLine | SalesOrderLine
 ZERO = Decimal("0")
@@ -219,3 +220,61 @@ def apply_totals(document: Any, lines: Sequence[Line]) -> None:
 async def next_position(session: AsyncSession, model: type[Line], parent: Any, parent_id: int) -> int:
     current = await session.scalar(select(func.max(model.position)).where(parent == parent_id))
     return int(current or 0) + 1
+
+
+# --- the lines of one document (a quote or an order in draft) ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LineKind:
+    """Which lines: their model, the column naming their document, the noun a missing line is
+    reported with and the audit events (``<event>_added`` / ``_changed`` / ``_removed``)."""
+
+    model: type[Line]
+    parent: Any  # e.g. QuoteLine.quote_id
+    what: str  # lazy() noun for NotFound
+    event: str  # e.g. "crm.quote_line"
+
+    async def of(self, session: AsyncSession, document_id: int) -> list[Line]:
+        stmt = (
+            select(self.model).where(self.parent == document_id).order_by(self.model.position, self.model.id)
+        )
+        return cast(list[Line], list((await session.execute(stmt)).scalars()))
+
+    async def get(self, session: AsyncSession, document: Any, line_id: int) -> Line:
+        line = await session.get(self.model, line_id)
+        if line is None or getattr(line, self.parent.key) != document.id:
+            raise NotFound(self.what)
+        return cast(Line, line)
+
+    async def add(self, session: AsyncSession, document: Any, data: Mapping[str, Any]) -> Line:
+        errors: list[FieldError] = []
+        values = await clean_line(session, data, errors, Pricing(document.currency, document.price_list_id))
+        if errors:
+            raise ValidationFailed(errors)
+        async with audited(session, f"{self.event}_added"):
+            position = await next_position(session, self.model, self.parent, document.id)
+            line = self.model(**{self.parent.key: document.id}, position=position, **values)
+            session.add(line)
+            await session.flush()
+            apply_totals(document, await self.of(session, document.id))
+        return line
+
+    async def change(self, session: AsyncSession, document: Any, line: Line, data: Mapping[str, Any]) -> Line:
+        errors: list[FieldError] = []
+        pricing = Pricing(document.currency, document.price_list_id)
+        values = await clean_line(session, data, errors, pricing, existing=line)
+        if errors:
+            raise ValidationFailed(errors)
+        async with audited(session, f"{self.event}_changed"):
+            for key, value in values.items():
+                setattr(line, key, value)
+            await session.flush()
+            apply_totals(document, await self.of(session, document.id))
+        return line
+
+    async def remove(self, session: AsyncSession, document: Any, line: Line) -> None:
+        async with audited(session, f"{self.event}_removed"):
+            await session.delete(line)
+            await session.flush()
+            apply_totals(document, await self.of(session, document.id))

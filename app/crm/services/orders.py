@@ -11,7 +11,7 @@ app/crm/services/order_status.py. Lines are frozen from confirmation on.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,7 @@ from app.crm.services.fields import (
     clean_optional_id,
     clean_optional_text,
 )
-from app.crm.services.lines import Pricing, apply_totals, clean_line, next_position
+from app.crm.services.lines import LineKind, Pricing, apply_totals
 from app.crm.services.numbering import next_number
 from app.crm.services.ownership import assignment_for
 from app.crm.services.quotes import clean_lines, clean_parties, clean_pricing, get_writable_quote, quote_lines
@@ -86,12 +86,7 @@ async def get_writable_order(
 
 
 async def order_lines(session: AsyncSession, order_id: int) -> list[SalesOrderLine]:
-    stmt = (
-        select(SalesOrderLine)
-        .where(SalesOrderLine.order_id == order_id)
-        .order_by(SalesOrderLine.position, SalesOrderLine.id)
-    )
-    return list((await session.execute(stmt)).scalars())
+    return cast(list[SalesOrderLine], await ORDER_LINES.of(session, order_id))
 
 
 def _clean_details(
@@ -242,55 +237,24 @@ async def update_order(
     return order
 
 
+ORDER_LINES = LineKind(SalesOrderLine, SalesOrderLine.order_id, lazy("order line"), "crm.sales_order_line")
+
+
 async def add_order_line(
     session: AsyncSession, principal: Principal, order_id: int, data: Mapping[str, Any]
 ) -> SalesOrderLine:
     order = await _draft(session, principal, order_id)
-    errors: list[FieldError] = []
-    values = await clean_line(session, data, errors, Pricing(order.currency, order.price_list_id))
-    if errors:
-        raise ValidationFailed(errors)
-    async with audited(session, "crm.sales_order_line_added"):
-        line = SalesOrderLine(
-            order_id=order.id,
-            position=await next_position(session, SalesOrderLine, SalesOrderLine.order_id, order.id),
-            **values,
-        )
-        session.add(line)
-        await session.flush()
-        apply_totals(order, await order_lines(session, order.id))
-    return line
-
-
-async def _line(session: AsyncSession, order: SalesOrder, line_id: int) -> SalesOrderLine:
-    line = await session.get(SalesOrderLine, line_id)
-    if line is None or line.order_id != order.id:
-        raise NotFound(lazy("order line"))
-    return line
+    return cast(SalesOrderLine, await ORDER_LINES.add(session, order, data))
 
 
 async def update_order_line(
     session: AsyncSession, principal: Principal, order_id: int, line_id: int, data: Mapping[str, Any]
 ) -> SalesOrderLine:
     order = await _draft(session, principal, order_id)
-    line = await _line(session, order, line_id)
-    errors: list[FieldError] = []
-    pricing = Pricing(order.currency, order.price_list_id)
-    values = await clean_line(session, data, errors, pricing, existing=line)
-    if errors:
-        raise ValidationFailed(errors)
-    async with audited(session, "crm.sales_order_line_changed"):
-        for key, value in values.items():
-            setattr(line, key, value)
-        await session.flush()
-        apply_totals(order, await order_lines(session, order.id))
-    return line
+    line = await ORDER_LINES.get(session, order, line_id)
+    return cast(SalesOrderLine, await ORDER_LINES.change(session, order, line, data))
 
 
 async def remove_order_line(session: AsyncSession, principal: Principal, order_id: int, line_id: int) -> None:
     order = await _draft(session, principal, order_id)
-    line = await _line(session, order, line_id)
-    async with audited(session, "crm.sales_order_line_removed"):
-        await session.delete(line)
-        await session.flush()
-        apply_totals(order, await order_lines(session, order.id))
+    await ORDER_LINES.remove(session, order, await ORDER_LINES.get(session, order, line_id))

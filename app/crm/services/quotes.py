@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,13 @@ from app.crm.services.fields import (
     clean_long_text,
     clean_optional_id,
 )
-from app.crm.services.lines import Pricing, apply_totals, check_price_list, clean_line, next_position
+from app.crm.services.lines import (
+    LineKind,
+    Pricing,
+    apply_totals,
+    check_price_list,
+    clean_line,
+)
 from app.crm.services.numbering import next_number
 from app.crm.services.opportunities import base_currency, get_opportunity
 from app.crm.services.ownership import assignment_for
@@ -84,8 +90,7 @@ async def get_writable_quote(
 
 
 async def quote_lines(session: AsyncSession, quote_id: int) -> list[QuoteLine]:
-    stmt = select(QuoteLine).where(QuoteLine.quote_id == quote_id).order_by(QuoteLine.position, QuoteLine.id)
-    return list((await session.execute(stmt)).scalars())
+    return cast(list[QuoteLine], await QUOTE_LINES.of(session, quote_id))
 
 
 async def clean_parties(
@@ -250,59 +255,27 @@ async def _draft(session: AsyncSession, principal: Principal, quote_id: int) -> 
     return quote
 
 
+QUOTE_LINES = LineKind(QuoteLine, QuoteLine.quote_id, lazy("quote line"), "crm.quote_line")
+
+
 async def add_quote_line(
     session: AsyncSession, principal: Principal, quote_id: int, data: Mapping[str, Any]
 ) -> QuoteLine:
     quote = await _draft(session, principal, quote_id)
-    errors: list[FieldError] = []
-    values = await clean_line(session, data, errors, Pricing(quote.currency, quote.price_list_id))
-    if errors:
-        raise ValidationFailed(errors)
-    async with audited(session, "crm.quote_line_added"):
-        line = QuoteLine(
-            quote_id=quote.id,
-            position=await next_position(session, QuoteLine, QuoteLine.quote_id, quote.id),
-            **values,
-        )
-        session.add(line)
-        await session.flush()
-        apply_totals(quote, await quote_lines(session, quote.id))
-    return line
-
-
-async def _line(session: AsyncSession, quote: Quote, line_id: int) -> QuoteLine:
-    line = await session.get(QuoteLine, line_id)
-    if line is None or line.quote_id != quote.id:
-        raise NotFound(lazy("quote line"))
-    return line
+    return cast(QuoteLine, await QUOTE_LINES.add(session, quote, data))
 
 
 async def update_quote_line(
     session: AsyncSession, principal: Principal, quote_id: int, line_id: int, data: Mapping[str, Any]
 ) -> QuoteLine:
     quote = await _draft(session, principal, quote_id)
-    line = await _line(session, quote, line_id)
-    errors: list[FieldError] = []
-    values = await clean_line(
-        session, data, errors, Pricing(quote.currency, quote.price_list_id), existing=line
-    )
-    if errors:
-        raise ValidationFailed(errors)
-    async with audited(session, "crm.quote_line_changed"):
-        for key, value in values.items():
-            setattr(line, key, value)
-        await session.flush()
-        apply_totals(quote, await quote_lines(session, quote.id))
-    return line
+    line = await QUOTE_LINES.get(session, quote, line_id)
+    return cast(QuoteLine, await QUOTE_LINES.change(session, quote, line, data))
 
 
 async def remove_quote_line(session: AsyncSession, principal: Principal, quote_id: int, line_id: int) -> None:
     quote = await _draft(session, principal, quote_id)
-    line = await _line(session, quote, line_id)
-    async with audited(session, "crm.quote_line_removed"):
-        await session.delete(line)
-        await session.flush()
-        apply_totals(quote, await quote_lines(session, quote.id))
+    await QUOTE_LINES.remove(session, quote, await QUOTE_LINES.get(session, quote, line_id))
 
 
 # --- status ----------------------------------------------------------------------------------
