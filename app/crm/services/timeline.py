@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.interface import TIMELINE_SOURCES, RegisteredSource, TimelineEntry, register_timeline_source
@@ -130,20 +130,31 @@ async def activities_of(
     return out
 
 
+def _account_records(
+    model: Any, principal: Principal, permission: str, account_id: int, before: datetime | None, limit: int
+) -> Select[Any]:
+    """An account's owned records (``model``) the reader may see, newest first, with the name of
+    their owner: the statement of every document source of the timeline."""
+    return (
+        restrict(select(model), model, principal, permission)
+        .add_columns(User.full_name)
+        .outerjoin(User, User.id == model.owner_id)
+        .where(model.account_id == account_id, _before(model.created_at, before))
+        .order_by(model.created_at.desc(), model.id.desc())
+        .limit(limit)
+    )
+
+
 async def opportunities_of(
     session: AsyncSession, principal: Principal, account_id: int, before: datetime | None, limit: int
 ) -> list[TimelineEntry]:
     stmt = (
-        restrict(select(Opportunity), Opportunity, principal, CRM_OPPORTUNITY_READ)
-        .add_columns(PipelineStage, User.full_name)
+        _account_records(Opportunity, principal, CRM_OPPORTUNITY_READ, account_id, before, limit)
+        .add_columns(PipelineStage)
         .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
-        .outerjoin(User, User.id == Opportunity.owner_id)
-        .where(Opportunity.account_id == account_id, _before(Opportunity.created_at, before))
-        .order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
-        .limit(limit)
     )
     out = []
-    for o, stage, owner in (await session.execute(stmt)).all():
+    for o, owner, stage in (await session.execute(stmt)).all():
         tone = "ok" if stage.is_won else "err" if stage.is_lost else "info"
         out.append(
             TimelineEntry(
@@ -168,14 +179,7 @@ async def opportunities_of(
 async def quotes_of(
     session: AsyncSession, principal: Principal, account_id: int, before: datetime | None, limit: int
 ) -> list[TimelineEntry]:
-    stmt = (
-        restrict(select(Quote), Quote, principal, CRM_ORDER_READ)
-        .add_columns(User.full_name)
-        .outerjoin(User, User.id == Quote.owner_id)
-        .where(Quote.account_id == account_id, _before(Quote.created_at, before))
-        .order_by(Quote.created_at.desc(), Quote.id.desc())
-        .limit(limit)
-    )
+    stmt = _account_records(Quote, principal, CRM_ORDER_READ, account_id, before, limit)
     out = []
     for q, owner in (await session.execute(stmt)).all():
         status, tone = QUOTE_STATUS.get(q.status, (q.status, ""))
@@ -202,14 +206,7 @@ async def quotes_of(
 async def orders_of(
     session: AsyncSession, principal: Principal, account_id: int, before: datetime | None, limit: int
 ) -> list[TimelineEntry]:
-    stmt = (
-        restrict(select(SalesOrder), SalesOrder, principal, CRM_ORDER_READ)
-        .add_columns(User.full_name)
-        .outerjoin(User, User.id == SalesOrder.owner_id)
-        .where(SalesOrder.account_id == account_id, _before(SalesOrder.created_at, before))
-        .order_by(SalesOrder.created_at.desc(), SalesOrder.id.desc())
-        .limit(limit)
-    )
+    stmt = _account_records(SalesOrder, principal, CRM_ORDER_READ, account_id, before, limit)
     out = []
     for o, owner in (await session.execute(stmt)).all():
         status, tone = ORDER_STATUS.get(o.status, (o.status, ""))
@@ -236,14 +233,7 @@ async def orders_of(
 async def tickets_of(
     session: AsyncSession, principal: Principal, account_id: int, before: datetime | None, limit: int
 ) -> list[TimelineEntry]:
-    stmt = (
-        restrict(select(Ticket), Ticket, principal, CRM_TICKET_READ)
-        .add_columns(User.full_name)
-        .outerjoin(User, User.id == Ticket.owner_id)
-        .where(Ticket.account_id == account_id, _before(Ticket.created_at, before))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .limit(limit)
-    )
+    stmt = _account_records(Ticket, principal, CRM_TICKET_READ, account_id, before, limit)
     out = []
     for t, owner in (await session.execute(stmt)).all():
         status, tone = TICKET_STATUS.get(t.status, (t.status, ""))
