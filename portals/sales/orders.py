@@ -18,11 +18,11 @@ from litestar.params import FromPath
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.crm.models import Account, Quote, SalesOrder, SalesOrderLine
+from app.crm.models import Account, Quote, SalesOrder
 from app.crm.services import order_status, orders
 from app.crm.services.calendar import tenant_today
 from app.kernel import i18n
-from app.kernel.errors import DomainError, NotFound
+from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.models import User
@@ -320,18 +320,11 @@ async def order_line_add(
     return redirect(f"{BASE}/{order.id}#lines", request)
 
 
-async def _order_line(db: AsyncSession, p: Principal, line_id: int) -> tuple[SalesOrder, SalesOrderLine]:
-    line = await db.get(SalesOrderLine, line_id)
-    if line is None:
-        raise NotFound(lazy("order line"))
-    return await orders.get_order(db, p, line.order_id), line  # hidden order → 404
-
-
 @post("/sales/order-lines/{line_id:int}", opt=perm(CRM_ORDER_WRITE, resource="crm_sales_order_lines"))
 async def order_line_save(
     request: Request[Any, Any, Any], db: DbSession, line_id: FromPath[int]
 ) -> Response[Any]:
-    order, line = await _order_line(db, principal(request), line_id)
+    order, line = await orders.get_order_line(db, principal(request), line_id)
     form = await form_data(request)
     try:
         await orders.update_order_line(db, principal(request), order.id, line.id, form)
@@ -344,7 +337,7 @@ async def order_line_save(
 async def order_line_remove(
     request: Request[Any, Any, Any], db: DbSession, line_id: FromPath[int]
 ) -> Response[Any]:
-    order, line = await _order_line(db, principal(request), line_id)
+    order, line = await orders.get_order_line(db, principal(request), line_id)
     try:
         await orders.remove_order_line(db, principal(request), order.id, line.id)
     except DomainError as exc:

@@ -15,12 +15,12 @@ from litestar.params import FromPath
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.crm.models import Account, Contact, Opportunity, PriceList, Quote, QuoteLine, SalesOrder
+from app.crm.models import Account, Contact, Opportunity, PriceList, Quote, SalesOrder
 from app.crm.services import orders, quotes, reps
 from app.crm.services.calendar import tenant_today
 from app.crm.services.opportunities import base_currency
 from app.kernel import i18n
-from app.kernel.errors import DomainError, NotFound
+from app.kernel.errors import DomainError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.models import User
@@ -341,18 +341,11 @@ async def quote_line_add(
     return redirect(f"{BASE}/{quote.id}#lines", request)
 
 
-async def _quote_line(db: AsyncSession, p: Principal, line_id: int) -> tuple[Quote, QuoteLine]:
-    line = await db.get(QuoteLine, line_id)
-    if line is None:
-        raise NotFound(lazy("quote line"))
-    return await quotes.get_quote(db, p, line.quote_id), line  # hidden quote → 404
-
-
 @post("/sales/quote-lines/{line_id:int}", opt=perm(CRM_ORDER_WRITE, resource="crm_quote_lines"))
 async def quote_line_save(
     request: Request[Any, Any, Any], db: DbSession, line_id: FromPath[int]
 ) -> Response[Any]:
-    quote, line = await _quote_line(db, principal(request), line_id)
+    quote, line = await quotes.get_quote_line(db, principal(request), line_id)
     form = await form_data(request)
     try:
         await quotes.update_quote_line(db, principal(request), quote.id, line.id, form)
@@ -367,7 +360,7 @@ async def quote_line_save(
 async def quote_line_remove(
     request: Request[Any, Any, Any], db: DbSession, line_id: FromPath[int]
 ) -> Response[Any]:
-    quote, line = await _quote_line(db, principal(request), line_id)
+    quote, line = await quotes.get_quote_line(db, principal(request), line_id)
     try:
         await quotes.remove_quote_line(db, principal(request), quote.id, line.id)
     except DomainError as exc:

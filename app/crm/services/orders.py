@@ -247,6 +247,14 @@ async def add_order_line(
     return cast(SalesOrderLine, await ORDER_LINES.add(session, order, data))
 
 
+async def get_order_line(
+    session: AsyncSession, principal: Principal, line_id: int
+) -> tuple[SalesOrder, SalesOrderLine]:
+    """A line and its order, for a reader who may see the order (a hidden order is a 404)."""
+    line = cast(SalesOrderLine, await ORDER_LINES.find(session, line_id))
+    return await get_order(session, principal, line.order_id), line
+
+
 async def update_order_line(
     session: AsyncSession, principal: Principal, order_id: int, line_id: int, data: Mapping[str, Any]
 ) -> SalesOrderLine:

@@ -265,6 +265,14 @@ async def add_quote_line(
     return cast(QuoteLine, await QUOTE_LINES.add(session, quote, data))
 
 
+async def get_quote_line(
+    session: AsyncSession, principal: Principal, line_id: int
+) -> tuple[Quote, QuoteLine]:
+    """A line and its quote, for a reader who may see the quote (a hidden quote is a 404)."""
+    line = cast(QuoteLine, await QUOTE_LINES.find(session, line_id))
+    return await get_quote(session, principal, line.quote_id), line
+
+
 async def update_quote_line(
     session: AsyncSession, principal: Principal, quote_id: int, line_id: int, data: Mapping[str, Any]
 ) -> QuoteLine:
