@@ -5,11 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.world import BASE_DOMAIN, PASSWORD, TenantWorld
+
+# The browser tests drive Debian's Chromium; without it they are skipped, and say how to run them.
+CHROMIUM = Path("/usr/bin/chromium")
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs the system Chromium at /usr/bin/chromium (`apt-get install chromium`; .ci/run does)",
+)
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 BODY_CSRF_RE = re.compile(r'data-csrf="([^"]*)"')

@@ -10,17 +10,16 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from tests.admin.support import marker
+from tests.helpers import CHROMIUM, needs_chromium
 from tests.world import BASE_DOMAIN, PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the system Chromium at /usr/bin/chromium"),
+    needs_chromium,
 ]
 ARGS = [
     "--no-sandbox",

@@ -16,12 +16,13 @@ from sqlalchemy import select
 from app.crm.models import Campaign, Segment
 from tenants.service import in_tenant
 from tests.crm.demo_support import seeded_world_tenant
-from tests.crm.test_pipeline_browser import CHROMIUM, chromium, port, shot  # noqa: F401 — fixtures
+from tests.crm.test_pipeline_browser import chromium, port, shot  # noqa: F401 — fixtures
+from tests.helpers import needs_chromium
 from tests.world import PASSWORD
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the system Chromium at /usr/bin/chromium"),
+    needs_chromium,
 ]
 # Every table wrapper whose content is wider than the wrapper (it would scroll sideways).
 OVERFLOWING = """() => Array.from(document.querySelectorAll('.table-wrap'))

@@ -20,13 +20,14 @@ from sqlalchemy import select
 from app.crm.models import Account, Activity, Lead, WebForm
 from tenants.service import in_tenant
 from tests.crm.factories.leads import add_lead, add_web_form
+from tests.helpers import CHROMIUM, needs_chromium
 from tests.world import BASE_DOMAIN, PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = os.environ.get("TESSERA_SCREENSHOTS")
+
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the system Chromium at /usr/bin/chromium"),
+    needs_chromium,
 ]
 ARGS = [
     "--no-sandbox",

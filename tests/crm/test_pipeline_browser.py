@@ -19,13 +19,14 @@ from sqlalchemy import select
 from app.crm.models import Opportunity
 from tests.admin.support import one
 from tests.crm.factories.pipeline import private_tenant, seed_pipeline, stage_ids
+from tests.helpers import CHROMIUM, needs_chromium
 from tests.world import BASE_DOMAIN, PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = os.environ.get("TESSERA_SCREENSHOTS")
+
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the system Chromium at /usr/bin/chromium"),
+    needs_chromium,
 ]
 ARGS = [
     "--no-sandbox",
