@@ -40,11 +40,16 @@ class FinanceSettings(TenantBase):
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("chart_template IN ('cas', 'ifrs')", name="chart_template"),
+        CheckConstraint("invoice_on IN ('confirmed', 'fulfilled')", name="invoice_on"),
+        CheckConstraint("payment_terms_days BETWEEN 0 AND 365", name="payment_terms"),
     )
 
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=1)
     chart_template: Mapped[str] = mapped_column(String(10))
     base_currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    # When a sales order becomes a customer invoice (INT-1): on confirmation or on delivery.
+    invoice_on: Mapped[str] = mapped_column(String(10), default="confirmed", server_default="confirmed")
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     installed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
 
 
@@ -143,6 +148,7 @@ class EntryLine(TenantBase, IdMixin):
     credit: Mapped[Decimal] = mapped_column(MONEY, default=ZERO)
     cost_centre: Mapped[str | None] = mapped_column(String(40))
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("crm_accounts.id"), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("fin_suppliers.id"), index=True)
     memo: Mapped[str] = mapped_column(String(200), default="")
 
 
