@@ -132,6 +132,33 @@ def register_timeline_source(
 #     await mark_order_invoiced(session, order["order_id"], invoice.number)
 
 
+# Finance invoices an order in the same transaction as the step that makes it billable
+# (ARCHITECTURE.md: the books never disagree with the documents). CRM calls every listener
+# registered for a step inside ``confirm_order`` / ``fulfil_order``, after the order's status has
+# changed and before the event is published; a listener that raises refuses the step (nothing is
+# written). CRM does not import finance: finance registers itself at import.
+#
+#     async def invoice_on_confirm(session, principal, order_id: int) -> None: ...
+#     register_order_listener("confirmed", invoice_on_confirm)
+
+OrderListener = Callable[[Any, Any, int], Awaitable[None]]
+ORDER_LISTENERS: dict[str, list[OrderListener]] = {"confirmed": [], "fulfilled": []}
+
+
+def register_order_listener(step: str, listener: OrderListener) -> OrderListener:
+    """Call ``listener(session, principal, order_id)`` when an order reaches ``step``
+    ("confirmed" or "fulfilled"), in that transaction. Idempotent."""
+    if listener not in ORDER_LISTENERS[step]:
+        ORDER_LISTENERS[step].append(listener)
+    return listener
+
+
+async def notify_order_listeners(session: Any, principal: Any, step: str, order_id: int) -> None:
+    """Run the listeners of ``step`` (called by CRM's order services only)."""
+    for listener in ORDER_LISTENERS[step]:
+        await listener(session, principal, order_id)
+
+
 async def sales_order_for_finance(session: Any, order_id: int) -> dict[str, Any]:
     """One sales order as finance reads it: the ``crm.sales_order_confirmed`` payload (lines with
     money as decimal strings) plus ``status``, ``discount_total``, ``invoice_ref`` and the

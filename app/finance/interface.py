@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.finance.errors import PeriodClosed, PostingRefused
-from app.finance.services.charts import STANDARD_ACCOUNTS
 from app.finance.services.posting import PostingLine, PostingRequest
 from app.finance.services.posting import post as _post
-from app.finance.services.setup import ensure_finance
+from app.finance.services.rules import account_code
 
 __all__ = [
     "PeriodClosed",
@@ -49,7 +48,6 @@ async def post(session: Any, principal: Any, request: PostingRequest) -> PostedE
 
 
 async def standard_account(session: Any, role: str) -> str:
-    """The code of the account the tenant's chart uses for ``role`` ("receivable", "revenue",
-    "output_vat", ...: app/finance/services/charts.py ``STANDARD_ACCOUNTS``)."""
-    template = await ensure_finance(session)
-    return STANDARD_ACCOUNTS[template][role]
+    """The code of the account the tenant posts ``role`` to ("receivable", "revenue", "output_vat",
+    ...): its posting rule, else the chart's default (app/finance/services/rules.py)."""
+    return await account_code(session, role)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.errors import InvalidState
 from app.crm.events import SALES_ORDER_CANCELLED, SALES_ORDER_CONFIRMED, SALES_ORDER_FULFILLED
+from app.crm.interface import notify_order_listeners
 from app.crm.models import Account, Product, SalesOrder, SalesOrderLine
 from app.crm.services.fields import clean_text
 from app.crm.services.orders import STATUS_LABELS, get_writable_order, order_lines
@@ -59,6 +60,9 @@ async def confirm_order(session: AsyncSession, principal: Principal, order_id: i
         order.confirmed_at = utcnow()
         if account is not None and account.lifecycle_stage == "prospect":
             account.lifecycle_stage = "customer"
+    await session.flush()
+    await notify_order_listeners(session, principal, "confirmed", order.id)
+    await session.refresh(order)
     await publish(session, SALES_ORDER_CONFIRMED, await confirmed_payload(session, order, lines, account))
     return order
 
@@ -119,6 +123,9 @@ async def fulfil_order(session: AsyncSession, principal: Principal, order_id: in
         order.fulfilled_at = utcnow()
         if order.status == "confirmed":
             order.status = "fulfilled"
+    await session.flush()
+    await notify_order_listeners(session, principal, "fulfilled", order.id)
+    await session.refresh(order)
     await publish(
         session,
         SALES_ORDER_FULFILLED,

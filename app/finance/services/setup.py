@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import Account, FinanceSettings
 from app.finance.services.charts import TEMPLATES
+from app.finance.services.taxes import install_tax_rates
 from app.kernel import context
 
 
@@ -67,4 +68,5 @@ async def install_chart(session: AsyncSession, template: str) -> str:
                 .where(Account.code == code, Account.parent_id.is_(None))
                 .values(parent_id=select(parent.c.id).where(parent.c.code == parent_code).scalar_subquery())
             )
+    await install_tax_rates(session, chosen)
     return chosen

@@ -1,0 +1,63 @@
+"""Posting rules (FIN-6): which account each role of a document's entry posts to.
+
+A role ("receivable", "revenue", "output_vat", ...: ``ROLES``) uses the tenant's choice from
+``fin_posting_rules`` when there is one, else the chart template's default
+(charts.STANDARD_ACCOUNTS). Documents never hard-code account codes; they ask here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.finance.models import Account, PostingRule
+from app.finance.services.charts import STANDARD_ACCOUNTS
+from app.finance.services.setup import ensure_finance
+from app.kernel.i18n import lazy
+
+# role → what it is for (English msgid, shown on the posting rules page)
+ROLES = {
+    "receivable": lazy("Customer receivables (invoices, credit notes, receipts)"),
+    "revenue": lazy("Sales revenue (invoice lines)"),
+    "output_vat": lazy("Output VAT when a tax rate names no account"),
+    "input_vat": lazy("Input VAT when a tax rate names no account"),
+    "payable": lazy("Supplier payables (bills, payments)"),
+    "bank": lazy("Bank account for payments by default"),
+    "cash": lazy("Cash"),
+    "cost_of_sales": lazy("Cost of sales"),
+    "inventory": lazy("Inventory"),
+    "raw_materials": lazy("Raw materials"),
+    "admin_expense": lazy("Bill lines without an account"),
+    "selling_expense": lazy("Selling expenses"),
+    "finance_cost": lazy("Finance costs and bank charges"),
+    "current_result": lazy("Current year result"),
+    "retained_earnings": lazy("Retained earnings (year-end closing)"),
+}
+
+
+async def account_code(session: AsyncSession, role: str) -> str:
+    """The code of the account ``role`` posts to for this tenant."""
+    if role not in ROLES:
+        raise KeyError(role)
+    template = await ensure_finance(session)
+    chosen = (
+        await session.execute(
+            select(Account.code)
+            .join(PostingRule, PostingRule.account_id == Account.id)
+            .where(PostingRule.role == role)
+        )
+    ).scalar_one_or_none()
+    return chosen or STANDARD_ACCOUNTS[template][role]
+
+
+async def all_rules(session: AsyncSession) -> dict[str, tuple[str, bool]]:
+    """Every role → (account code, whether the tenant chose it rather than the default)."""
+    template = await ensure_finance(session)
+    chosen = dict(
+        (
+            await session.execute(
+                select(PostingRule.role, Account.code).join(Account, Account.id == PostingRule.account_id)
+            )
+        ).all()
+    )
+    return {role: (chosen.get(role) or STANDARD_ACCOUNTS[template][role], role in chosen) for role in ROLES}
