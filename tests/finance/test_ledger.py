@@ -393,3 +393,40 @@ async def test_the_ledger_check_sees_a_gap_in_the_voucher_numbers(acme):
     assert any("voucher numbers" in p for p in undone.value.args[0])
     async with in_tenant(acme.slug) as (session, _):
         assert await reports.check_ledger(session) == []
+
+
+async def test_an_entry_on_an_account_taken_out_of_use_can_still_be_reversed(acme):
+    c, on = await codes(acme), fresh_month()
+    async with acting_as(acme, "bob") as (session, principal):
+        account = Account(code=f"9{on.year}", name="Old revenue", type="income", postable=True, active=True)
+        session.add(account)
+        await session.flush()
+        entry = await posting.post(
+            session,
+            principal,
+            PostingRequest(
+                date=on,
+                lines=[
+                    PostingLine(c["bank"], debit=Decimal("10.00")),
+                    PostingLine(account.code, credit=Decimal("10.00")),
+                ],
+            ),
+        )
+        account.active = False
+    # New postings to it are refused, the reversal of what was posted to it is not.
+    with pytest.raises(errors.AccountInactive):
+        async with acting_as(acme, "bob") as (session, principal):
+            await posting.post(
+                session,
+                principal,
+                PostingRequest(
+                    date=on,
+                    lines=[
+                        PostingLine(c["bank"], debit=Decimal("1.00")),
+                        PostingLine(f"9{on.year}", credit=Decimal("1.00")),
+                    ],
+                ),
+            )
+    async with acting_as(acme, "bob") as (session, principal):
+        undo = await posting.reverse(session, principal, entry.id)
+    assert undo.reversal_of == entry.id

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.finance import errors
-from app.finance.models import Account, Period, PeriodBalance
+from app.finance.models import Account, EntryLine, Period, PeriodBalance
 from app.finance.services import posting, reports, year_end
 from app.finance.services.posting import PostingLine, PostingRequest
 from tenants.service import in_tenant
@@ -52,6 +52,19 @@ async def test_the_years_result_is_carried_into_retained_earnings_once(acme):
         assert await reports.check_ledger(session) == []
     assert set(pnl.values()) == {Decimal(0)}
     assert equity[c["retained_earnings"]] == Decimal("-700.00")  # a profit is a credit
+    # 结转本年利润: the profit went through the current-year result account, which is empty again.
+    assert equity[c["current_result"]] == Decimal("0.00")
+    async with in_tenant(acme.slug) as (session, _):
+        through = await session.execute(
+            select(EntryLine.credit, EntryLine.debit)
+            .join(Account, Account.id == EntryLine.account_id)
+            .where(EntryLine.entry_id == closing.id, Account.code == c["current_result"])
+            .order_by(EntryLine.line_no)
+        )
+        assert [tuple(r) for r in through.all()] == [
+            (Decimal("700.00"), Decimal("0.00")),
+            (Decimal("0.00"), Decimal("700.00")),
+        ]
 
     with pytest.raises(errors.YearAlreadyClosed):
         async with acting_as(acme, "bob") as (session, principal):

@@ -125,7 +125,7 @@ async def post(session: AsyncSession, principal: Principal | None, request: Post
             raise errors.UnknownAccount(f"lines.{i}.account", line.account)
         if not account.postable:
             raise errors.AccountNotPostable(f"lines.{i}.account", line.account)
-        if not account.active:
+        if not account.active and request.reversal_of is None:  # a reversal undoes what was posted
             raise errors.AccountInactive(f"lines.{i}.account", line.account)
     partners = {line.partner_id for line in request.lines if line.partner_id is not None}
     known = await crm.existing_account_ids(session, partners)
