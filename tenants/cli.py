@@ -35,6 +35,12 @@ def tenants_group() -> None:
 @click.option("--timezone", default="Asia/Shanghai")
 @click.option("--currency", default="CNY")
 @click.option("--edition", default="enterprise", type=click.Choice(["enterprise", "hospital"]))
+@click.option(
+    "--chart",
+    default=None,
+    type=click.Choice(["cas", "ifrs"]),
+    help="Chart of accounts: cas (企业会计准则) or ifrs. Default: cas for a Chinese locale, else ifrs.",
+)
 def tenants_create(
     slug: str,
     name: str,
@@ -45,6 +51,7 @@ def tenants_create(
     timezone: str,
     currency: str,
     edition: str,
+    chart: str | None,
 ) -> None:
     """Provision a tenant: schema, roles, first administrator."""
     _services()
@@ -65,6 +72,7 @@ def tenants_create(
                 timezone=timezone,
                 currency=currency,
                 edition=edition,
+                chart=chart,
             ),
         )
 

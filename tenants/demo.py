@@ -73,6 +73,7 @@ async def _ensure_tenant() -> None:
                 timezone="Asia/Shanghai",
                 currency="CNY",
                 edition="enterprise",
+                chart="cas",  # a company in Shanghai keeps its books on 企业会计准则
             ),
         )
 

@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.finance import interface as finance
 from app.kernel import context
 from app.kernel.context import Actor
 from app.kernel.db import TENANT_SCHEMA_PREFIX, utcnow, validate_schema_name
@@ -83,6 +84,7 @@ class ProvisionRequest:
     timezone: str = "Asia/Shanghai"
     currency: str = "CNY"
     edition: str = "enterprise"
+    chart: str | None = None  # the books' chart of accounts: "cas" / "ifrs" (None: by locale)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ def validate(req: ProvisionRequest) -> None:
         errors.append(FieldError("currency", "Use a three-letter ISO 4217 currency code."))
     if req.edition not in EDITIONS:
         errors.append(FieldError("edition", "Choose enterprise or hospital."))
+    if req.chart is not None and req.chart not in finance.CHART_TEMPLATES:
+        errors.append(FieldError("chart", "Choose a chart of accounts."))
     if errors:
         raise ValidationFailed(errors)
 
@@ -181,6 +185,13 @@ async def provision_tenant(engine: AsyncEngine, req: ProvisionRequest) -> Provis
                         admin_name=req.admin_name or req.admin_email.split("@")[0],
                         admin_password=req.admin_password,
                         locale=req.locale,
+                    )
+                    # Chart templates are chosen at tenant set-up (issue 4): the books exist from the
+                    # start, so no finance page or API call ever has to write to install them.
+                    await finance.set_up_books(
+                        tenant_session,
+                        req.chart or finance.default_chart(req.locale),
+                        currency=req.currency,
                     )
                     await tenant_session.flush()
             tables = await conn.scalar(

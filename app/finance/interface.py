@@ -19,17 +19,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.finance.errors import PeriodClosed, PostingRefused
+from app.finance.services.charts import TEMPLATES
 from app.finance.services.posting import PostingLine, PostingRequest
 from app.finance.services.posting import post as _post
 from app.finance.services.rules import account_code
+from app.finance.services.setup import default_template, install_chart
 
 __all__ = [
+    "CHART_TEMPLATES",
     "PeriodClosed",
     "PostedEntry",
     "PostingLine",
     "PostingRefused",
     "PostingRequest",
+    "default_chart",
     "post",
+    "set_up_books",
     "standard_account",
 ]
 
@@ -51,3 +56,18 @@ async def standard_account(session: Any, role: str) -> str:
     """The code of the account the tenant posts ``role`` to ("receivable", "revenue", "output_vat",
     ...): its posting rule, else the chart's default (app/finance/services/rules.py)."""
     return await account_code(session, role)
+
+
+# --- tenant set-up (tenants/provisioning.py) -----------------------------------------------------
+CHART_TEMPLATES = tuple(TEMPLATES)  # "cas" (企业会计准则), "ifrs"
+
+
+def default_chart(locale: str | None) -> str:
+    """The chart a new tenant gets unless it chooses: 企业会计准则 for a Chinese-speaking tenant."""
+    return default_template(locale)
+
+
+async def set_up_books(session: Any, template: str, *, currency: str) -> str:
+    """Install the chart, its tax rates and the finance settings of a new tenant (in the
+    provisioning transaction). Returns the template recorded."""
+    return await install_chart(session, template, currency=currency)

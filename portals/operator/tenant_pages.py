@@ -78,6 +78,7 @@ async def create_tenant(request: Request[Any, Any, Any]) -> Response[Any]:
         timezone=str(form.get("timezone", "")).strip(),
         currency=str(form.get("currency", "")).strip().upper(),
         edition=str(form.get("edition", "")),
+        chart=str(form.get("chart") or "") or None,
     )
     try:
         result = await provision_tenant(get_database().engine, req)

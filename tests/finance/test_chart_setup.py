@@ -1,5 +1,6 @@
-"""Which chart a tenant gets: the default for its language on first use, or the one chosen with
-`tessera finance chart` before that; once installed it stays."""
+"""Which chart a tenant gets: the one chosen at set-up, else the default for its language; once
+installed it stays. Tenants set up before finance existed get theirs on first use (or with
+`tessera finance chart`)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select, text
 
-from app.finance.models import Account
+from app.finance.models import Account, FinanceSettings, TaxRate
 from app.finance.services import posting
 from app.finance.services.charts import CAS
 from app.finance.services.posting import PostingLine, PostingRequest
 from app.finance.services.setup import default_template
+from app.kernel.errors import ValidationFailed
+from tenants.provisioning import ProvisionRequest, validate
 from tenants.service import in_tenant
 from tests.tenants.conftest import make_tenant  # noqa: F401  (fixture)
 
@@ -64,16 +68,38 @@ async def test_a_chinese_tenant_posts_on_the_china_accounting_standards(make_ten
     assert names["222101"] == "应交增值税(销项税额)"
 
 
-async def test_the_chart_is_chosen_before_first_use_and_then_kept(make_tenant, acme):  # noqa: F811
-    tenant = await make_tenant("finchart")  # English: IFRS by default
-    assert await tessera("finance", "chart", "--tenant", tenant.slug, "--template", "cas") == (
-        0,
-        f"{tenant.slug}: cas (installed now)\n",
-    )
-    assert await tessera("finance", "chart", "--tenant", tenant.slug) == (0, f"{tenant.slug}: cas\n")
-    code, out = await tessera("finance", "chart", "--tenant", tenant.slug, "--template", "ifrs")
+async def test_the_chart_is_chosen_at_set_up_and_then_kept(make_tenant, acme):  # noqa: F811
+    english = await make_tenant("finifrs")  # English: IFRS-style by default
+    chosen = await make_tenant("finchart", chart="cas", currency="USD")  # chosen at set-up
+    async with in_tenant(chosen.slug) as (session, _):
+        settings = (await session.execute(select(FinanceSettings))).scalar_one()
+        rates = set((await session.execute(select(TaxRate.code))).scalars())
+    assert (settings.chart_template, settings.base_currency) == ("cas", "USD")
+    assert {"VAT13", "VAT9", "VAT6", "EXEMPT"} <= rates
+    assert await tessera("finance", "chart", "--tenant", english.slug) == (0, f"{english.slug}: ifrs\n")
+    assert await tessera("finance", "chart", "--tenant", chosen.slug) == (0, f"{chosen.slug}: cas\n")
+    code, out = await tessera("finance", "chart", "--tenant", chosen.slug, "--template", "ifrs")
     assert code == 1
     assert "cannot change" in out
     code, out = await tessera("finance", "chart", "--tenant", "no-such-tenant")
     assert code == 1
     assert "was not found" in out
+
+
+async def test_a_tenant_set_up_before_finance_existed_gets_its_chart_on_first_use(make_tenant):  # noqa: F811
+    tenant = await make_tenant("finlegacy")
+    async with in_tenant(tenant.slug) as (session, _):  # as if provisioned before the books existed
+        for table in ("fin_tax_rates", "fin_accounts", "fin_settings"):
+            await session.execute(text(f"DELETE FROM {tenant.schema}.{table}"))
+    assert await tessera("finance", "chart", "--tenant", tenant.slug, "--template", "cas") == (
+        0,
+        f"{tenant.slug}: cas (installed now)\n",
+    )
+    async with in_tenant(tenant.slug) as (session, _):
+        assert await session.scalar(select(func.count()).select_from(Account)) == len(CAS)
+
+
+def test_a_chart_that_does_not_exist_is_refused_at_set_up():
+    with pytest.raises(ValidationFailed) as refused:
+        validate(ProvisionRequest(slug="abc", name="A", admin_email="a@b.example", chart="gaap"))
+    assert [e.field for e in refused.value.errors] == ["chart"]

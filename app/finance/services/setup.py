@@ -36,14 +36,18 @@ async def ensure_finance(session: AsyncSession) -> str:
     return await install_chart(session, default_template(tenant.locale if tenant else None))
 
 
-async def install_chart(session: AsyncSession, template: str) -> str:
+async def install_chart(session: AsyncSession, template: str, *, currency: str | None = None) -> str:
     """Install ``template``'s accounts (those already present by code are kept as they are) and
-    record the choice. Once a template is recorded, it stays: returns the recorded one."""
+    record the choice, with the books kept in ``currency`` (default: the tenant's currency). Once
+    a template is recorded, it stays: returns the recorded one."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown chart template {template!r}")
+    if currency is None:
+        tenant = context.current_tenant()
+        currency = tenant.currency if tenant else "CNY"
     await session.execute(
         insert(FinanceSettings)
-        .values(id=1, chart_template=template)
+        .values(id=1, chart_template=template, base_currency=currency)
         .on_conflict_do_nothing(index_elements=["id"])
     )
     chosen = await current_template(session)
