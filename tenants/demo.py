@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.interface import seed_demo as seed_crm_demo
+from app.finance.interface import seed_demo as seed_finance_demo
 from app.kernel.context import Actor
 from app.kernel.db import get_database
 from app.kernel.errors import Conflict
@@ -56,7 +57,7 @@ TEAM_MANAGERS = {
 }
 
 DemoSeeder = Callable[[AsyncSession], Awaitable[None]]
-DEMO_SEEDERS: list[DemoSeeder] = [seed_crm_demo]
+DEMO_SEEDERS: list[DemoSeeder] = [seed_crm_demo, seed_finance_demo]  # finance books CRM's orders
 
 
 async def _ensure_tenant() -> None:

@@ -71,3 +71,13 @@ async def set_up_books(session: Any, template: str, *, currency: str) -> str:
     """Install the chart, its tax rates and the finance settings of a new tenant (in the
     provisioning transaction). Returns the template recorded."""
     return await install_chart(session, template, currency=currency)
+
+
+# --- the demo tenant -----------------------------------------------------------------------------
+
+
+async def seed_demo(session: Any) -> None:
+    """The finance part of the demo tenant (tenants/demo.py ``DEMO_SEEDERS``), idempotent."""
+    from app.finance.services.demo import seed_finance_demo
+
+    await seed_finance_demo(session)
