@@ -41,9 +41,12 @@ async def install_chart(session: AsyncSession, template: str) -> str:
     record the choice. Once a template is recorded, it stays: returns the recorded one."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown chart template {template!r}")
+    tenant = context.current_tenant()
     await session.execute(
         insert(FinanceSettings)
-        .values(id=1, chart_template=template)
+        # The ledger's currency starts as the organisation's (finance settings may change it
+        # while nothing is posted: services/finance_settings.py).
+        .values(id=1, chart_template=template, base_currency=tenant.currency if tenant else "CNY")
         .on_conflict_do_nothing(index_elements=["id"])
     )
     chosen = await current_template(session)
