@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import Account, Bill, BillLine, Entry, EntryLine, Invoice, InvoiceLine, TaxRate
@@ -155,14 +155,15 @@ async def vat_summary(session: AsyncSession, date_from: date, date_to: date) -> 
         .group_by(BillLine.tax_rate, BillLine.tax_rate_id),
     )
     out_accounts, in_accounts = await _vat_accounts(session)
-    from_documents = Entry.source_type.in_(DOCUMENT_SOURCES)
+    other = or_(Entry.source_type.is_(None), Entry.source_type.not_in(DOCUMENT_SOURCES))
     moves = (
         await session.execute(
             select(
                 EntryLine.account_id,
-                func.coalesce(from_documents, False),
                 func.sum(EntryLine.debit),
                 func.sum(EntryLine.credit),
+                func.sum(case((other, EntryLine.debit), else_=0)),
+                func.sum(case((other, EntryLine.credit), else_=0)),
             )
             .join(Entry, Entry.id == EntryLine.entry_id)
             .where(
@@ -170,17 +171,17 @@ async def vat_summary(session: AsyncSession, date_from: date, date_to: date) -> 
                 Entry.entry_date.between(date_from, date_to),
                 EntryLine.account_id.in_(set(out_accounts) | set(in_accounts)),
             )
-            .group_by(EntryLine.account_id, func.coalesce(from_documents, False))
+            .group_by(EntryLine.account_id)
         )
     ).all()
     ledger_out = ledger_in = other_out = other_in = ZERO
-    for account_id, documented, debit, credit in moves:
+    for account_id, debit, credit, other_debit, other_credit in moves:
         if account_id in out_accounts:
             ledger_out += credit - debit
-            other_out += ZERO if documented else credit - debit
-        elif account_id in in_accounts:
+            other_out += other_credit - other_debit
+        else:
             ledger_in += debit - credit
-            other_in += ZERO if documented else debit - credit
+            other_in += other_debit - other_credit
     return VatSummary(
         date_from,
         date_to,
