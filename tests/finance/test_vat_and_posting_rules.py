@@ -46,15 +46,18 @@ async def test_the_vat_summary_adds_invoices_less_credit_notes_and_bills_and_agr
     assert (summary["output_net"], summary["output_tax"]) == ("1150.00", "190.00")
     assert (summary["input_net"], summary["input_tax"]) == ("433.33", "81.67")
     assert summary["payable"] == "108.33"
-    assert summary["ledger"] == {
+    ledger = summary["ledger"]
+    # (other tests add rates with accounts of their own: those accounts are checked too)
+    assert c["output_vat"] in ledger["output_accounts"]
+    assert c["input_vat"] in ledger["input_accounts"]
+    assert {
+        k: ledger[k] for k in ("agrees", "output_movement", "input_movement", "other_output", "other_input")
+    } == {
         "agrees": True,
-        "output_accounts": [c["output_vat"]],
-        "input_accounts": [c["input_vat"]],
         "output_movement": "190.00",
         "input_movement": "81.67",
         "other_output": "0.00",
         "other_input": "0.00",
-        "shared_accounts": False,
     }
 
     # VAT posted by hand (say, a correction) makes the ledger disagree with the documents.

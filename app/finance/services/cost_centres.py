@@ -182,3 +182,8 @@ async def check_cost_centres(session: AsyncSession, lines: Sequence[Any], *, rev
         code = line.cost_centre
         if code and not (known.get(code) or (reversal and code in known)):
             raise errors.UnknownCostCentre(f"lines.{i}.cost_centre", code)
+
+
+async def cost_centre_options(session: AsyncSession) -> list[tuple[str, str]]:
+    """(code, "code name") of the active cost centres: what a form offers for a line."""
+    return [(c.code, f"{c.code} {c.name}") for c in await list_cost_centres(session, active_only=True)]
