@@ -96,7 +96,8 @@ async def create_account(session: AsyncSession, principal: Principal, data: Mapp
         errs.append(FieldError("type", lazy("Choose the account's type.")))
     elif parent is not None and parent.type != type_:
         errs.append(FieldError("parent_id", lazy("The group's accounts are of another type.")))
-    if not errs and (await session.execute(select(Account.id).where(Account.code == code))).first():
+    taken = select(Account.id).where(Account.code == code)
+    if CODE_RE.match(code) and (await session.execute(taken)).first() is not None:
         errs.append(_code_error(code))
     if errs:
         raise ValidationFailed(errs)

@@ -115,7 +115,7 @@ async def create_cost_centre(
     errs: list[FieldError] = []
     code = clean_code(data.get("code"), "code", errs)
     name = clean_name(data.get("name"), "name", errs)
-    if code and not errs and await _code_taken(session, code, None):
+    if CODE_RE.match(code) and await _code_taken(session, code, None):
         errs.append(
             FieldError("code", lazy("Another cost centre already has the code {code}."), {"code": code})
         )
@@ -146,7 +146,7 @@ async def update_cost_centre(
     if "active" in data:
         values["active"] = truthy(data["active"])
     code = values.get("code", centre.code)
-    if code != centre.code and not errs and await _code_taken(session, code, centre.id):
+    if code != centre.code and CODE_RE.match(code) and await _code_taken(session, code, centre.id):
         errs.append(
             FieldError("code", lazy("Another cost centre already has the code {code}."), {"code": code})
         )

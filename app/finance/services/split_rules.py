@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance import errors
 from app.finance.models import CostCentre, SplitRule, SplitRuleShare
-from app.finance.services.cost_centres import clean_code, clean_name, truthy
+from app.finance.services.cost_centres import CODE_RE, clean_code, clean_name, truthy
 from app.finance.services.splits import split
 from app.kernel.audit import audited
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
@@ -175,7 +175,7 @@ async def create_split_rule(
     code = clean_code(data.get("code"), "code", errs)
     name = clean_name(data.get("name"), "name", errs)
     shares = await _clean_shares(session, data.get("shares"), errs)
-    if code and not errs and await _code_taken(session, code, None):
+    if CODE_RE.match(code) and await _code_taken(session, code, None):
         errs.append(_code_error(code))
     if errs:
         raise ValidationFailed(errs)
@@ -206,7 +206,7 @@ async def update_split_rule(
         values["active"] = truthy(data["active"])
     shares = await _clean_shares(session, data["shares"], errs) if "shares" in data else None
     code = values.get("code", rule.code)
-    if code != rule.code and not errs and await _code_taken(session, code, rule.id):
+    if code != rule.code and CODE_RE.match(code) and await _code_taken(session, code, rule.id):
         errs.append(_code_error(code))
     if values.get("active", rule.active) and shares is None and not errs:
         current = (await rule_shares(session, [rule.id]))[rule.id]

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.crm import interface as crm
 from app.finance import errors
 from app.finance.models import Account, BillLine, CategoryTaxRate, InvoiceLine, TaxRate
-from app.finance.services.cost_centres import clean_code, clean_name, truthy
+from app.finance.services.cost_centres import CODE_RE, clean_code, clean_name, truthy
 from app.finance.services.setup import ensure_finance
 from app.kernel.audit import audited
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
@@ -146,7 +146,7 @@ async def create_tax_rate(session: AsyncSession, principal: Principal, data: Map
     output_id = await _account(session, data.get("output_account"), "output_account", errs)
     input_id = await _account(session, data.get("input_account"), "input_account", errs)
     taken = select(TaxRate.id).where(func.lower(TaxRate.code) == code.lower())
-    if code and not errs and (await session.execute(taken)).first() is not None:
+    if CODE_RE.match(code) and (await session.execute(taken)).first() is not None:
         errs.append(_code_error(code))
     if errs:
         raise ValidationFailed(errs)
