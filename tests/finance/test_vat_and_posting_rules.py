@@ -172,3 +172,39 @@ async def test_reading_reports_and_rules_needs_the_ledger_and_changing_rules_the
         blind = await manager.get(VAT, params={"from": "2026-01-01", "to": "2026-01-31"})
     assert rules_read.status_code == 200
     assert (refused.status_code, blind.status_code) == (403, 403)
+
+
+async def test_the_year_end_closing_follows_the_retained_earnings_rule(app, acme):
+    from app.finance.services import year_end
+
+    c = await codes(acme)
+    year = fresh_year()
+    async with api_as(app, acme, MANAGE) as api:
+        mine = (
+            await api.post(
+                "/api/v1/finance/accounts",
+                json={"code": unique_digits(), "name": "Reserves", "type": "equity"},
+            )
+        ).json()
+        assert (
+            await api.patch(RULES, json={"rules": {"retained_earnings": mine["code"]}})
+        ).status_code == 200
+        try:
+            async with in_tenant(acme.slug) as (session, _):
+                await posting.post(
+                    session,
+                    None,
+                    PostingRequest(
+                        date=date(year, 6, 1),
+                        lines=[
+                            PostingLine(c["bank"], debit=Decimal("70.00")),
+                            PostingLine(c["revenue"], credit=Decimal("70.00")),
+                        ],
+                    ),
+                )
+                entry = await year_end.close_year(session, None, year)
+                assert entry is not None
+            detail = (await api.get(f"/api/v1/finance/entries/{entry.id}")).json()
+        finally:
+            await api.patch(RULES, json={"rules": {"retained_earnings": None}})
+    assert {(line["account_code"], line["credit"]) for line in detail["lines"]} >= {(mine["code"], "70.00")}

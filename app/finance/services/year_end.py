@@ -2,9 +2,9 @@
 earnings by one entry on 31 December, posted through the posting door like any other.
 
 Each income or expense account with a balance for the year gets the opposite amount; the
-difference — the year's profit (a credit) or loss (a debit) — goes to the chart's retained
-earnings account (``STANDARD_ACCOUNTS[...]["retained_earnings"]``: 410401 未分配利润 or 3200
-Retained earnings). After it, the trial balance of the next year opens with no income or expense
+difference — the year's profit (a credit) or loss (a debit) — goes to the retained earnings
+account of the posting rules (by default the chart's: 410401 未分配利润 or 3200 Retained
+earnings). After it, the trial balance of the next year opens with no income or expense
 balances. The entry's source is ``("finance.year_end", year)``; a year is closed once — until its
 closing entry is reversed (to correct the year), after which it can be closed again. December's
 period row is taken ``FOR UPDATE`` first, so two closings of one year run one after the other and
@@ -22,9 +22,9 @@ from sqlalchemy.orm import aliased
 
 from app.finance.errors import YearAlreadyClosed
 from app.finance.models import Account, Entry, Period, PeriodBalance
-from app.finance.services.charts import STANDARD_ACCOUNTS
 from app.finance.services.periods import period_for
 from app.finance.services.posting import PostingLine, PostingRequest, post
+from app.finance.services.rules import account_code
 from app.finance.services.setup import ensure_finance
 from app.security.principal import Principal
 
@@ -51,7 +51,7 @@ async def year_closed(session: AsyncSession, year: int) -> Entry | None:
 
 async def close_year(session: AsyncSession, principal: Principal | None, year: int) -> Entry | None:
     """Post the year's closing entry; ``None`` when the year has no income or expense balance."""
-    template = await ensure_finance(session)
+    await ensure_finance(session)
     december = await period_for(session, date(year, 12, 31))
     await session.execute(select(Period.id).where(Period.id == december.id).with_for_update())
     done = await year_closed(session, year)
@@ -77,7 +77,7 @@ async def close_year(session: AsyncSession, principal: Principal | None, year: i
         lines.append(PostingLine(code, credit=net) if net > 0 else PostingLine(code, debit=-net))
     if not lines:
         return None
-    retained = STANDARD_ACCOUNTS[template]["retained_earnings"]
+    retained = await account_code(session, "retained_earnings")  # the posting rule, else the chart's
     if result > 0:  # expenses exceed income: a loss reduces retained earnings
         lines.append(PostingLine(retained, debit=result))
     elif result < 0:
