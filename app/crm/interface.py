@@ -190,6 +190,44 @@ async def existing_account_ids(session: Any, ids: set[int]) -> set[int]:
     return set((await session.execute(select(Account.id).where(Account.id.in_(ids)))).scalars())
 
 
+# --- product categories and their VAT rate (CRM-4 ↔ finance tax) ------------------------------
+# Finance keeps a default VAT rate per product category (fin_category_tax_rates). It registers a
+# lookup once at import; CRM's product form asks it when a new product's rate is left empty.
+# CRM does not import finance.
+#
+#     async def category_rate(session, category: str) -> Decimal | None: ...
+#     register_category_tax_rate(category_rate)
+
+CategoryTaxRateLookup = Callable[[Any, str], Awaitable[Decimal | None]]
+_CATEGORY_TAX_RATES: list[CategoryTaxRateLookup] = []
+
+
+def register_category_tax_rate(lookup: CategoryTaxRateLookup) -> CategoryTaxRateLookup:
+    """Add a lookup of a category's default VAT rate in percent (idempotent)."""
+    if lookup not in _CATEGORY_TAX_RATES:
+        _CATEGORY_TAX_RATES.append(lookup)
+    return lookup
+
+
+async def category_tax_rate(session: Any, category: str | None) -> Decimal | None:
+    """The VAT rate a product of ``category`` gets by default: the first registered lookup that
+    knows one, else None."""
+    if not category:
+        return None
+    for lookup in _CATEGORY_TAX_RATES:
+        rate = await lookup(session, category)
+        if rate is not None:
+            return rate
+    return None
+
+
+async def product_categories(session: Any) -> list[str]:
+    """The categories used in the product catalogue, sorted (active and retired products)."""
+    from app.crm.services.products import categories
+
+    return await categories(session)
+
+
 # --- the demo tenant ---------------------------------------------------------------------------
 
 

@@ -122,3 +122,124 @@ class YearAlreadyClosed(Conflict):
             lazy("The year {year} is already closed by entry {number}."),
             params={"year": year, "number": number},
         )
+
+
+# --- settings: chart maintenance, tax rates, cost centres, posting rules (docs/finance-settings.md)
+
+
+class UnknownCostCentre(PostingRefused):
+    def __init__(self, field: str, code: str) -> None:
+        super().__init__(
+            "unknown_cost_centre",
+            lazy("There is no active cost centre {cost_centre}."),
+            field=field,
+            cost_centre=code,
+        )
+
+
+class CurrencyMismatch(PostingRefused):
+    def __init__(self, currency: str, base: str) -> None:
+        super().__init__(
+            "currency_mismatch",
+            lazy("The ledger is kept in {base}: an entry in {currency} cannot be posted."),
+            field="currency",
+            currency=currency,
+            base=base,
+        )
+
+
+class AccountInUse(Conflict):
+    """``reason`` says what holds the account (``postings``, ``documents``, ``tax_rates``,
+    ``posting_rules``, ``sub_accounts``); ``names`` which of them, where that helps."""
+
+    MESSAGES = {
+        "postings": lazy("The account {account} has postings: it cannot be deleted. Deactivate it instead."),
+        "documents": lazy(
+            "The account {account} is used on invoices, bills or payments: it cannot be deleted."
+        ),
+        "tax_rates": lazy(
+            "The tax rates {names} post to the account {account}: give them other accounts first."
+        ),
+        "posting_rules": lazy(
+            "The posting rules {names} post to the account {account}: choose other accounts for them first."
+        ),
+        "sub_accounts": lazy("The account {account} has sub-accounts: delete or deactivate them first."),
+        "other": lazy("The account {account} is used elsewhere: it cannot be deleted."),
+    }
+
+    def __init__(self, code: str, reason: str, names: str = "") -> None:
+        super().__init__(
+            "account_in_use",
+            self.MESSAGES[reason],
+            params={"account": code, "reason": reason, "names": names},
+        )
+
+
+class ChartAlreadyChosen(Conflict):
+    def __init__(self, template: str) -> None:
+        super().__init__(
+            "chart_already_chosen",
+            lazy(
+                "The books are kept on the {template} chart since finance was first used; it cannot change."
+            ),
+            params={"template": template},
+        )
+
+
+class BaseCurrencyLocked(Conflict):
+    def __init__(self, base: str) -> None:
+        super().__init__(
+            "base_currency_locked",
+            lazy("The base currency {base} cannot change once anything has been posted."),
+            params={"base": base},
+        )
+
+
+class SharesMustTotal100(DomainError):
+    status = 422
+
+    def __init__(self, total: Any) -> None:
+        message = lazy("The shares add up to {total} %: they must add up to exactly 100 %.")
+        super().__init__(
+            "shares_must_total_100",
+            message,
+            params={"total": str(total)},
+            errors=[FieldError("shares", message, {"total": str(total)})],
+        )
+
+
+class TaxRateInUse(Conflict):
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            "tax_rate_in_use",
+            lazy("The rate {code} is used on documents: its percentage stays. Add a new rate instead."),
+            params={"code": code},
+        )
+
+
+class TaxRateHasCategories(Conflict):
+    def __init__(self, code: str, categories: str) -> None:
+        super().__init__(
+            "tax_rate_has_categories",
+            lazy(
+                "The rate {code} is the default of the categories {categories}: "
+                "choose another rate for them first."
+            ),
+            params={"code": code, "categories": categories},
+        )
+
+
+class CostCentreInUse(Conflict):
+    MESSAGES = {
+        "postings": lazy("The cost centre {code} has postings or document lines: its code cannot change."),
+        "split_rules": lazy(
+            "The active split rules {names} share amounts to the cost centre {code}: change them first."
+        ),
+    }
+
+    def __init__(self, code: str, reason: str, names: str = "") -> None:
+        super().__init__(
+            "cost_centre_in_use",
+            self.MESSAGES[reason],
+            params={"code": code, "reason": reason, "names": names},
+        )

@@ -121,6 +121,12 @@ class EntryCreate(Struct, forbid_unknown_fields=True):
     lines: Annotated[list[LineCreate], Meta(max_length=500)]
     journal: Journal = "general"
     memo: Annotated[str, Meta(max_length=1000)] = ""
+    currency: (
+        Annotated[
+            str, Meta(max_length=3, description="ISO 4217; only the base currency posts (422 otherwise).")
+        ]
+        | None
+    ) = None
 
 
 class TrialBalanceLine(Struct):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.finance.errors import InvalidPeriod, PostingRefused
 from app.finance.models import Account, Entry
 from app.finance.services import periods, posting, queries, reports
+from app.finance.services.cost_centres import cost_centre_options
 from app.finance.services.setup import ensure_finance
 from app.kernel import i18n
 from app.kernel.db import utcnow
@@ -27,7 +28,11 @@ from app.kernel.errors import DomainError, FieldError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import FIN_JOURNAL_POST, FIN_LEDGER_READ
+from portals.finance import chart as chart_pages
+from portals.finance import cost_centres as cost_centre_pages
 from portals.finance import periods as period_pages
+from portals.finance import settings as settings_pages
+from portals.finance import taxes as tax_pages
 from portals.nav import NavItem, register
 from portals.web import FormState, flash, form_data, perm, principal, redirect, render
 
@@ -68,19 +73,6 @@ def amount(value: Decimal | int | None) -> str:
 
 def _this_month() -> str:
     return f"{utcnow():%Y-%m}"
-
-
-@get("/finance/accounts", opt=perm(FIN_LEDGER_READ))
-async def account_list(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
-    template = await ensure_finance(db)
-    accounts = list((await db.execute(select(Account).order_by(Account.code))).scalars())
-    return render(
-        request,
-        "finance/accounts.html",
-        accounts=accounts,
-        chart=template,
-        type_labels=TYPE_LABELS,
-    )
 
 
 @get("/finance/entries", opt=perm(FIN_LEDGER_READ))
@@ -158,6 +150,7 @@ async def _form(
         form=form,
         rows=range(LINE_ROWS),
         account_options=[(a.code, f"{a.code} {a.name}") for a in accounts],
+        cost_centre_options=await cost_centre_options(db),
         journal_options=[(k, i18n.gettext(v)) for k, v in JOURNAL_LABELS.items()],
     )
 
@@ -242,7 +235,10 @@ async def trial_balance(request: Request[Any, Any, Any], db: DbSession) -> Respo
 
 ROUTES: list[HTTPRouteHandler] = [
     *period_pages.ROUTES,
-    account_list,
+    *chart_pages.ROUTES,
+    *settings_pages.ROUTES,
+    *tax_pages.ROUTES,
+    *cost_centre_pages.ROUTES,
     entry_list,
     entry_new,
     entry_create,

@@ -132,7 +132,8 @@ def _product_values(form: dict[str, Any]) -> dict[str, Any]:
 
 @get(f"{PRODUCTS}/new", opt=perm(CRM_PRODUCT_WRITE))
 async def product_new(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
-    form = FormState({"unit": "pcs", "currency": base_currency(), "tax_rate": "13", "active": "1"})
+    # The VAT rate starts empty: saved empty, it becomes the category's rate (finance's tax page).
+    form = FormState({"unit": "pcs", "currency": base_currency(), "tax_rate": "", "active": "1"})
     return await _product_form(request, db, form, None)
 
 

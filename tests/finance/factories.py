@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import Account
@@ -52,3 +53,48 @@ async def make_period(session: AsyncSession, tenant: Any, marker: str) -> int:
 
     n = crc32(marker.encode())
     return (await period_for(session, date(2200 + n % 700, 1 + n // 700 % 12, 1))).id
+
+
+# --- settings: tax rates, cost centres, split rules (docs/finance-settings.md) -----------------
+
+
+@factory("fin_tax_rates")
+async def make_tax_rate(session: AsyncSession, tenant: Any, marker: str) -> int:
+    from app.finance.models import TaxRate
+
+    c = STANDARD_ACCOUNTS[await ensure_finance(session)]
+    ids = {a.code: a.id for a in (await session.execute(select(Account))).scalars()}
+    rate = TaxRate(
+        code=marker[-20:],
+        name=f"Rate {marker}",
+        rate=Decimal("7.00"),
+        output_account_id=ids[c["output_vat"]],
+        input_account_id=ids[c["input_vat"]],
+        active=True,
+    )
+    session.add(rate)
+    await session.flush()
+    return rate.id
+
+
+@factory("fin_cost_centres")
+async def make_cost_centre(session: AsyncSession, tenant: Any, marker: str) -> int:
+    from app.finance.models import CostCentre
+
+    centre = CostCentre(code=marker[-40:], name=f"Centre {marker}", active=True)
+    session.add(centre)
+    await session.flush()
+    return centre.id
+
+
+@factory("fin_split_rules")
+async def make_split_rule(session: AsyncSession, tenant: Any, marker: str) -> int:
+    from app.finance.models import CostCentre, SplitRule, SplitRuleShare
+
+    centre = CostCentre(code=f"cc-{marker}"[-40:], name=f"Centre {marker}", active=True)
+    rule = SplitRule(code=marker[-40:], name=f"Rule {marker}", active=True)
+    session.add_all([centre, rule])
+    await session.flush()
+    session.add(SplitRuleShare(rule_id=rule.id, cost_centre_id=centre.id, percent=Decimal("100"), position=0))
+    await session.flush()
+    return rule.id

@@ -54,3 +54,12 @@ async def ledger_counts(tenant: TenantWorld) -> tuple[int, int, int]:
         await scalar(tenant, "SELECT count(*) FROM S.fin_entry_lines"),
         await scalar(tenant, "SELECT coalesce(sum(debit), 0) FROM S.fin_period_balances"),
     )
+
+
+async def without_books(tenant: TenantWorld) -> TenantWorld:
+    """Make ``tenant`` look set up before finance existed (provisioning now installs the chart):
+    no settings, accounts or tax rates until its first use of finance."""
+    async with in_tenant(tenant.slug) as (session, _):
+        for table in ("fin_tax_rates", "fin_accounts", "fin_settings"):
+            await session.execute(text(f'DELETE FROM "{tenant.schema}".{table}'))
+    return tenant

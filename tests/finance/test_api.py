@@ -7,6 +7,7 @@ import uuid
 
 from app.security.permissions import FIN_JOURNAL_POST, FIN_LEDGER_READ
 from tests.crm.support import api_as, problem_of
+from tests.finance.settings_support import cost_centre
 from tests.finance.support import codes, fresh_month, ledger_counts
 
 
@@ -40,6 +41,7 @@ async def test_the_chart_and_an_account_are_listed(app, acme):
 
 async def test_a_manual_entry_is_posted_once_per_idempotency_key(app, acme):
     c, on = await codes(acme), fresh_month()
+    await cost_centre(acme, "HQ")  # lines name active cost centres (docs/finance-settings.md)
     key = uuid.uuid4().hex
     async with api_as(app, acme, [FIN_LEDGER_READ, FIN_JOURNAL_POST]) as api:
         first = await api.post("/api/v1/finance/entries", json=body(c, on), headers={"Idempotency-Key": key})
@@ -63,6 +65,7 @@ async def test_a_manual_entry_is_posted_once_per_idempotency_key(app, acme):
 
 async def test_bad_entries_are_refused_with_field_errors_and_nothing_written(app, acme):
     c, on = await codes(acme), fresh_month()
+    await cost_centre(acme, "HQ")
     before = await ledger_counts(acme)
     unknown = body(c, on)
     unknown["lines"][1]["account"] = "0000"
@@ -92,6 +95,7 @@ async def test_bad_entries_are_refused_with_field_errors_and_nothing_written(app
 
 async def test_scopes_are_the_finance_permissions(app, acme):
     c, on = await codes(acme), fresh_month()
+    await cost_centre(acme, "HQ")
     async with api_as(app, acme, [FIN_LEDGER_READ]) as reader:
         refused = await reader.post("/api/v1/finance/entries", json=body(c, on))
     async with api_as(app, acme, [FIN_JOURNAL_POST]) as poster:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.finance.models import Account, FinanceSettings, TaxRate
 from app.finance.services import posting
@@ -22,6 +22,7 @@ from app.finance.services.setup import default_template
 from app.kernel.errors import ValidationFailed
 from tenants.provisioning import ProvisionRequest, validate
 from tenants.service import in_tenant
+from tests.finance.support import without_books
 from tests.tenants.conftest import make_tenant  # noqa: F401  (fixture)
 
 TESSERA = str(Path(sys.executable).parent / "tessera")
@@ -87,10 +88,7 @@ async def test_the_chart_is_chosen_at_set_up_and_then_kept(make_tenant, acme):  
 
 
 async def test_a_tenant_set_up_before_finance_existed_gets_its_chart_on_first_use(make_tenant):  # noqa: F811
-    tenant = await make_tenant("finlegacy")
-    async with in_tenant(tenant.slug) as (session, _):  # as if provisioned before the books existed
-        for table in ("fin_tax_rates", "fin_accounts", "fin_settings"):
-            await session.execute(text(f"DELETE FROM {tenant.schema}.{table}"))
+    tenant = await without_books(await make_tenant("finlegacy"))
     assert await tessera("finance", "chart", "--tenant", tenant.slug, "--template", "cas") == (
         0,
         f"{tenant.slug}: cas (installed now)\n",

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.crm.interface import category_tax_rate
 from app.crm.models import Product
 from app.crm.services.fields import (
     clean_currency,
@@ -131,8 +132,12 @@ async def _check_sku_free(
 
 
 async def create_product(session: AsyncSession, principal: Principal, data: Mapping[str, Any]) -> Product:
+    """A new product. A VAT rate left empty is its category's default rate when finance keeps one
+    (app/crm/interface.py ``category_tax_rate``), else 0 %."""
     errors: list[FieldError] = []
     values = _clean(data, errors, partial=False)
+    if str(data.get("tax_rate") or "").strip() == "" and values.get("category"):
+        values["tax_rate"] = await category_tax_rate(session, values["category"]) or values["tax_rate"]
     await _check_sku_free(session, values["sku"], errors)
     if errors:
         raise ValidationFailed(errors)

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from litestar.handlers import HTTPRouteHandler
 
-from app.finance.api import ledger
+from app.finance.api import chart, cost_centres, ledger, settings, taxes
 
-ROUTES: list[HTTPRouteHandler] = [*ledger.ROUTES]
+ROUTES: list[HTTPRouteHandler] = [
+    *ledger.ROUTES,
+    *chart.ROUTES,
+    *settings.ROUTES,
+    *taxes.ROUTES,
+    *cost_centres.ROUTES,
+]

@@ -127,7 +127,12 @@ async def create_entry(
             db,
             principal,
             posting.PostingRequest(
-                date=data.date, journal=data.journal, memo=data.memo, lines=lines, source_type="manual"
+                date=data.date,
+                journal=data.journal,
+                memo=data.memo,
+                lines=lines,
+                source_type="manual",
+                currency=data.currency,
             ),
         )
         return await _detail(db, entry)

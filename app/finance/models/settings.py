@@ -74,7 +74,8 @@ class SplitRule(TenantBase, IdMixin, TimestampMixin):
 
 class SplitRuleShare(TenantBase, IdMixin):
     """One cost centre's share of a split rule. The shares of a rule add up to 100 (checked by the
-    service); the rounding residual of a split goes to the share with the lowest ``position``."""
+    service); the rounding residual of a split goes to the last share, the one with the highest
+    ``position`` (app/finance/services/splits.py)."""
 
     __tablename__ = "fin_split_rule_shares"
     __table_args__ = (

@@ -33,6 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.crm import interface as crm
 from app.finance import errors, events
 from app.finance.models import JOURNALS, Account, Entry, EntryLine, VoucherCounter
+from app.finance.services.cost_centres import check_cost_centres
+from app.finance.services.finance_settings import check_currency
 from app.finance.services.periods import period_for
 from app.finance.services.setup import ensure_finance
 from app.kernel import context
@@ -66,6 +68,7 @@ class PostingRequest:
     source_type: str | None = None  # "crm.sales_order", "manual", ...
     source_id: int | None = None
     reversal_of: int | None = field(default=None)
+    currency: str | None = None  # ISO 4217; None is the base currency, any other is refused
 
 
 def _amount(value: object, where: str) -> Decimal:
@@ -132,10 +135,15 @@ async def post(session: AsyncSession, principal: Principal | None, request: Post
     for i, line in enumerate(request.lines):
         if line.partner_id is not None and line.partner_id not in known:
             raise errors.UnknownPartner(f"lines.{i}.partner_id")
+    # A reversal mirrors an accepted entry: its cost centres need only still exist.
+    await check_cost_centres(session, request.lines, reversal=request.reversal_of is not None)
 
     period = await period_for(session, request.date, lock=True)
     if period.status != "open":
         raise errors.PeriodClosed(period.code)
+    if request.currency is not None:
+        # After the period lock: a change of base currency locks the periods (finance_settings.py).
+        await check_currency(session, request.currency)
 
     entry = Entry(
         journal=request.journal,
