@@ -72,6 +72,20 @@ OPERATIONS = {
     ("post", "/api/v1/finance/entries"): ["fin.journal.post"],
     ("get", "/api/v1/finance/entries/{entry_id}"): ["fin.ledger.read"],
     ("get", "/api/v1/finance/trial-balance"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/suppliers"): ["fin.payable.read"],
+    ("post", "/api/v1/finance/suppliers"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/suppliers/{supplier_id}"): ["fin.payable.read"],
+    ("patch", "/api/v1/finance/suppliers/{supplier_id}"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/suppliers/{supplier_id}/statement"): ["fin.payable.read"],
+    ("get", "/api/v1/finance/bills"): ["fin.payable.read"],
+    ("post", "/api/v1/finance/bills"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/bills/{bill_id}"): ["fin.payable.read"],
+    ("post", "/api/v1/finance/bills/{bill_id}/cancel"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/supplier-payments"): ["fin.payable.read"],
+    ("post", "/api/v1/finance/supplier-payments"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/supplier-payments/{payment_id}"): ["fin.payable.read"],
+    ("post", "/api/v1/finance/supplier-payments/{payment_id}/allocations"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/payables/ageing"): ["fin.payable.read"],
 }
 
 
