@@ -27,6 +27,7 @@ from app.kernel.errors import DomainError, FieldError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import FIN_JOURNAL_POST, FIN_LEDGER_READ
+from portals.finance import payables
 from portals.finance import periods as period_pages
 from portals.nav import NavItem, register
 from portals.web import FormState, flash, form_data, perm, principal, redirect, render
@@ -242,6 +243,7 @@ async def trial_balance(request: Request[Any, Any, Any], db: DbSession) -> Respo
 
 ROUTES: list[HTTPRouteHandler] = [
     *period_pages.ROUTES,
+    *payables.ROUTES,
     account_list,
     entry_list,
     entry_new,

@@ -185,14 +185,16 @@ async def delete_supplier(session: AsyncSession, principal: Principal | None, su
         await session.delete(supplier)
 
 
-def suppliers_stmt(*, q: str | None = None, active: bool | None = None) -> Select[Any]:
+def search_suppliers(stmt: Select[Any], q: str) -> Select[Any]:
     """Suppliers whose code, name or tax id contains ``q`` (ignoring case)."""
+    like = f"%{q.strip()}%"
+    return stmt.where(or_(Supplier.code.ilike(like), Supplier.name.ilike(like), Supplier.tax_id.ilike(like)))
+
+
+def suppliers_stmt(*, q: str | None = None, active: bool | None = None) -> Select[Any]:
     stmt = select(Supplier)
     if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(
-            or_(Supplier.code.ilike(like), Supplier.name.ilike(like), Supplier.tax_id.ilike(like))
-        )
+        stmt = search_suppliers(stmt, q)
     if active is not None:
         stmt = stmt.where(Supplier.active.is_(active))
     return stmt
