@@ -18,17 +18,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.finance.errors import PeriodClosed, PostingRefused
+from app.finance.errors import PayableRefused, PeriodClosed, PostingRefused
+from app.finance.services.bills import BillInput, BillLineInput
+from app.finance.services.bills import enter_bill as _enter_bill
 from app.finance.services.posting import PostingLine, PostingRequest
 from app.finance.services.posting import post as _post
 from app.finance.services.rules import account_code
 
 __all__ = [
+    "BillInput",
+    "BillLineInput",
+    "PayableRefused",
     "PeriodClosed",
+    "PostedBill",
     "PostedEntry",
     "PostingLine",
     "PostingRefused",
     "PostingRequest",
+    "enter_bill",
     "post",
     "standard_account",
 ]
@@ -51,3 +58,23 @@ async def standard_account(session: Any, role: str) -> str:
     """The code of the account the tenant posts ``role`` to ("receivable", "revenue", "output_vat",
     ...): its posting rule, else the chart's default (app/finance/services/rules.py)."""
     return await account_code(session, role)
+
+
+@dataclass(frozen=True)
+class PostedBill:
+    id: int
+    number: str
+    entry_id: int
+    total: Any  # Decimal
+
+
+async def enter_bill(
+    session: Any, principal: Any, data: BillInput, *, source_type: str, source_id: int
+) -> PostedBill:
+    """Record and post a supplier's bill for a document of the caller (a purchase receipt:
+    ``source_type="scm.purchase_receipt"``) in the caller's transaction; refusals are
+    ``PayableRefused`` / ``PeriodClosed``, raised with nothing of the bill left in the
+    transaction (docs/finance-payables.md)."""
+    bill = await _enter_bill(session, principal, data, source_type=source_type, source_id=source_id)
+    assert bill.entry_id is not None
+    return PostedBill(bill.id, bill.number, bill.entry_id, bill.total)

@@ -155,11 +155,31 @@ async def test_a_split_rule_becomes_one_line_per_cost_centre_with_the_residual_o
     assert bill.total == D("105.11")
 
 
-async def test_the_origin_of_a_bill_is_kept_for_purchase_receipts(acme):
+async def test_a_purchase_receipt_posts_its_bill_through_the_interface(acme):
+    from app.finance import interface as finance
+
     on = fresh_month()
     supplier = await make_supplier(acme)
-    bill = await enter(acme, bill_input(supplier, on), source_type="scm.purchase_receipt", source_id=42)
-    assert (bill.source_type, bill.source_id) == ("scm.purchase_receipt", 42)
+    async with acting_as(acme, "bob") as (session, principal):
+        posted = await finance.enter_bill(
+            session,
+            principal,
+            finance.BillInput(
+                supplier, "GRN-88", on, [finance.BillLineInput("Steel", "50.00", tax_rate="STD")]
+            ),
+            source_type="scm.purchase_receipt",
+            source_id=42,
+        )
+    async with in_tenant(acme.slug) as (session, _):
+        bill = await session.get(Bill, posted.id)
+        entry = await session.get(Entry, posted.entry_id)
+    assert (bill.source_type, bill.source_id, bill.number, posted.total) == (
+        "scm.purchase_receipt",
+        42,
+        posted.number,
+        D("60.00"),
+    )
+    assert (entry.source_type, entry.source_id) == ("finance.bill", bill.id)
 
 
 async def _account(tenant, *, type_: str = "expense", active: bool = True, postable: bool = True) -> str:
@@ -217,6 +237,7 @@ async def _bad_inputs(acme) -> list[tuple[str, Any, str, str]]:
         ("long reference", replace(ok, supplier_reference="X" * 81), "too_long", "supplier_reference"),
         ("no date", replace(ok, bill_date=None), "invalid_date", "bill_date"),
         ("bad date", replace(ok, bill_date="2040-02-30"), "invalid_date", "bill_date"),
+        ("ancient date", replace(ok, bill_date="0206-01-05"), "invalid_date", "bill_date"),
         ("due before", replace(ok, due_date=on - timedelta(days=1)), "due_before_bill_date", "due_date"),
         ("other currency", replace(ok, currency="EUR"), "currency_mismatch", "currency"),
         ("supplier in dollars", replace(ok, supplier_id=dollar), "currency_mismatch", "currency"),

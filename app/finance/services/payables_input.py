@@ -112,18 +112,23 @@ class Problems:
         return None
 
     def date(self, value: Any, name: str, *, required: bool = False) -> date | None:
-        if isinstance(value, date):
-            return value
+        """A calendar date from 1900 on (a typo like 0206-01-05 would open a period in year 206)."""
         text = "" if value is None else str(value).strip()
-        if not text:
+        if isinstance(value, date):
+            day: date | None = value
+        elif not text:
             if required:
                 self.add("invalid_date", name, lazy("Enter a date."))
             return None
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
+        else:
+            try:
+                day = date.fromisoformat(text)
+            except ValueError:
+                day = None
+        if day is None or day.year < 1900:
             self.add("invalid_date", name, lazy("Enter a date as YYYY-MM-DD."))
             return None
+        return day
 
     def money(self, value: Any, name: str, *, required: bool = True) -> Decimal | None:
         """A positive amount in cents ("1,200.50" is read as 1200.50)."""
