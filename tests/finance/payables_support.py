@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -116,8 +117,8 @@ async def pay(
     supplier_id: int,
     on: date,
     amount: str,
-    allocations: list[tuple[int, str]] = (),
-    **kw: Any,  # type: ignore[assignment]
+    allocations: Sequence[tuple[int, str]] = (),
+    **kw: Any,
 ) -> Any:
     async with acting_as(tenant, "bob") as (session, principal):
         return await supplier_payments.pay_supplier(
