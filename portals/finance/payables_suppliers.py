@@ -20,7 +20,7 @@ from app.kernel.errors import DomainError, FieldError, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import FIN_PAYABLE_READ, FIN_PAYABLE_WRITE
-from portals.finance.payables_format import CSS, KIND_LABELS, METHOD_LABELS, money, parse_day
+from portals.finance.payables_format import CSS, KIND_LABELS, money, parse_day
 from portals.forms import wants_fragment
 from portals.tables import Column, Filter, TableSpec, fetch_page, parse_query
 from portals.web import FormState, flash, form_data, perm, principal, redirect, render
@@ -89,7 +89,6 @@ async def supplier_detail(
         advances=advances,
         can_delete=not await suppliers.has_documents(db, supplier.id),
         today=tenant_today(),
-        method_labels=METHOD_LABELS,
         money=money,
         css=CSS,
     )

@@ -53,9 +53,13 @@ class Problems:
         return bool(self.items)
 
     def raise_if_any(self) -> None:
-        if self.items:
+        """Refuse with the first problem's code; its message, or a summary when there are more."""
+        if len(self.items) == 1:
             code, first = self.items[0]
-            raise PayableRefused(code, first.message, errors=[e for _, e in self.items], **first.params)
+            raise PayableRefused(code, first.message, errors=[first], **first.params)
+        if self.items:
+            code = self.items[0][0]
+            raise PayableRefused(code, lazy("Some fields are not valid."), errors=[e for _, e in self.items])
 
     # -- cleaners ---------------------------------------------------------------------------
 
