@@ -29,6 +29,7 @@ from tests.finance.payables_support import (
     unique,
 )
 from tests.finance.support import codes, fresh_month
+from tests.tenants.conftest import make_tenant  # noqa: F401  (fixture)
 
 D = Decimal
 
@@ -505,3 +506,30 @@ async def test_bill_lists_filter_by_status(acme):
     assert await ids("overdue") == [open_bill.id]
     assert await ids("paid") == [paid_bill.id]
     assert await ids("cancelled") == [gone.id]
+
+
+async def test_a_refusal_after_the_number_was_taken_gives_the_number_back(make_tenant):  # noqa: F811
+    """The posting door refuses the entry (the input VAT account is out of use) after the bill took
+    its number and was written: the savepoint takes all of it back, the caller's transaction goes
+    on and the next bill gets the same number."""
+    tenant = await make_tenant("finsp", locale="zh_Hans")
+    on = date(2026, 10, 9)
+    async with in_tenant(tenant.slug) as (session, _):
+        from app.finance.services import suppliers
+
+        supplier = await suppliers.create_supplier(session, None, {"code": "A", "name": "甲"})
+        vat = (await session.execute(select(Account).where(Account.code == "222102"))).scalar_one()
+        vat.active = False
+        await session.flush()
+        with pytest.raises(errors.PostingRefused) as refused:
+            await bills.enter_bill(
+                session,
+                None,
+                bills.BillInput(supplier.id, "A-1", on, [bills.BillLineInput("x", "10", tax_rate="VAT13")]),
+            )
+        assert (refused.value.code, refused.value.errors) == ("account_inactive", [])
+        assert (await session.execute(select(Bill))).first() is None
+        bill = await bills.enter_bill(
+            session, None, bills.BillInput(supplier.id, "A-1", on, [bills.BillLineInput("x", "10")])
+        )
+    assert bill.number == "BILL-2026-00001"
