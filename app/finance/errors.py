@@ -243,3 +243,46 @@ class CostCentreInUse(Conflict):
             self.MESSAGES[reason],
             params={"code": code, "reason": reason, "names": names},
         )
+
+
+# --- Payables (FIN-3): suppliers, bills, payments to suppliers (docs/finance-payables.md) -------
+
+
+class UnknownSupplier(PostingRefused):
+    """The posting door: a line names a supplier that does not exist."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__("unknown_supplier", lazy("There is no such supplier."), field=field)
+
+
+class PayableRefused(DomainError):
+    """A supplier, bill or supplier payment that cannot be recorded, raised before anything is
+    written. ``code`` is the first problem's; ``errors`` lists every field at fault, so a form
+    shows them all at once (``lines.2.account``, ``allocations.0.amount``)."""
+
+    status = 422
+    title = lazy("The document cannot be recorded")
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        /,
+        *,
+        field: str | None = None,
+        errors: list[FieldError] | None = None,
+        status: int | None = None,
+        **params: Any,
+    ) -> None:
+        if errors is None and field:
+            errors = [FieldError(field, message, params)]
+        super().__init__(code, message, params=params, errors=errors, status=status)
+
+
+class SupplierInUse(Conflict):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            "supplier_in_use",
+            lazy("{name} has bills or payments and cannot be deleted: deactivate the supplier instead."),
+            params={"name": name},
+        )

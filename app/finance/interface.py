@@ -18,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.finance.errors import PeriodClosed, PostingRefused
+from app.finance.errors import PayableRefused, PeriodClosed, PostingRefused
+from app.finance.services.bills import BillInput, BillLineInput
+from app.finance.services.bills import enter_bill as _enter_bill
 from app.finance.services.charts import TEMPLATES
 from app.finance.services.posting import PostingLine, PostingRequest
 from app.finance.services.posting import post as _post
@@ -27,12 +29,17 @@ from app.finance.services.setup import default_template, install_chart
 
 __all__ = [
     "CHART_TEMPLATES",
+    "BillInput",
+    "BillLineInput",
+    "PayableRefused",
     "PeriodClosed",
+    "PostedBill",
     "PostedEntry",
     "PostingLine",
     "PostingRefused",
     "PostingRequest",
     "default_chart",
+    "enter_bill",
     "post",
     "set_up_books",
     "standard_account",
@@ -81,3 +88,23 @@ async def seed_demo(session: Any) -> None:
     from app.finance.services.demo import seed_finance_demo
 
     await seed_finance_demo(session)
+
+
+@dataclass(frozen=True)
+class PostedBill:
+    id: int
+    number: str
+    entry_id: int
+    total: Any  # Decimal
+
+
+async def enter_bill(
+    session: Any, principal: Any, data: BillInput, *, source_type: str, source_id: int
+) -> PostedBill:
+    """Record and post a supplier's bill for a document of the caller (a purchase receipt:
+    ``source_type="scm.purchase_receipt"``) in the caller's transaction; refusals are
+    ``PayableRefused`` / ``PeriodClosed``, raised with nothing of the bill left in the
+    transaction (docs/finance-payables.md)."""
+    bill = await _enter_bill(session, principal, data, source_type=source_type, source_id=source_id)
+    assert bill.entry_id is not None
+    return PostedBill(bill.id, bill.number, bill.entry_id, bill.total)

@@ -30,6 +30,7 @@ from app.kernel.web import DbSession
 from app.security.permissions import FIN_JOURNAL_POST, FIN_LEDGER_READ
 from portals.finance import chart as chart_pages
 from portals.finance import cost_centres as cost_centre_pages
+from portals.finance import payables
 from portals.finance import periods as period_pages
 from portals.finance import settings as settings_pages
 from portals.finance import taxes as tax_pages
@@ -239,6 +240,7 @@ ROUTES: list[HTTPRouteHandler] = [
     *settings_pages.ROUTES,
     *tax_pages.ROUTES,
     *cost_centre_pages.ROUTES,
+    *payables.ROUTES,
     entry_list,
     entry_new,
     entry_create,

@@ -97,6 +97,20 @@ OPERATIONS = {
     ("get", "/api/v1/finance/split-rules/{rule_id}"): ["fin.ledger.read"],
     ("patch", "/api/v1/finance/split-rules/{rule_id}"): ["fin.settings.manage"],
     ("get", "/api/v1/finance/cost-centre-report"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/suppliers"): ["fin.payable.read"],
+    ("post", "/api/v1/finance/suppliers"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/suppliers/{supplier_id}"): ["fin.payable.read"],
+    ("patch", "/api/v1/finance/suppliers/{supplier_id}"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/suppliers/{supplier_id}/statement"): ["fin.payable.read"],
+    ("get", "/api/v1/finance/bills"): ["fin.payable.read"],
+    ("post", "/api/v1/finance/bills"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/bills/{bill_id}"): ["fin.payable.read"],
+    ("post", "/api/v1/finance/bills/{bill_id}/cancel"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/supplier-payments"): ["fin.payable.read"],
+    ("post", "/api/v1/finance/supplier-payments"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/supplier-payments/{payment_id}"): ["fin.payable.read"],
+    ("post", "/api/v1/finance/supplier-payments/{payment_id}/allocations"): ["fin.payable.write"],
+    ("get", "/api/v1/finance/payables/ageing"): ["fin.payable.read"],
 }
 
 

@@ -98,3 +98,55 @@ async def make_split_rule(session: AsyncSession, tenant: Any, marker: str) -> in
     session.add(SplitRuleShare(rule_id=rule.id, cost_centre_id=centre.id, percent=Decimal("100"), position=0))
     await session.flush()
     return rule.id
+
+
+# --- payables (FIN-3) -------------------------------------------------------------------------
+
+
+async def _supplier(session: AsyncSession, marker: str) -> int:
+    from app.finance.services.suppliers import create_supplier
+
+    supplier = await create_supplier(session, None, {"code": marker[:40], "name": f"Supplier {marker}"})
+    return supplier.id
+
+
+@factory("fin_suppliers")
+async def make_supplier(session: AsyncSession, tenant: Any, marker: str) -> int:
+    return await _supplier(session, marker)
+
+
+@factory("fin_bills")
+async def make_bill(session: AsyncSession, tenant: Any, marker: str) -> int:
+    from app.finance.services.bills import BillInput, BillLineInput, enter_bill
+
+    supplier_id = await _supplier(session, marker)
+    bill = await enter_bill(
+        session,
+        None,
+        BillInput(supplier_id, marker[:80], date(2026, 12, 1), [BillLineInput(f"Bill {marker}", "10.00")]),
+    )
+    return bill.id
+
+
+@factory("fin_supplier_payments")
+async def make_supplier_payment(session: AsyncSession, tenant: Any, marker: str) -> int:
+    """A payment to a supplier, part of it allocated to a bill, the rest an advance."""
+    from app.finance.services.supplier_payments import AllocationInput, SupplierPaymentInput, pay_supplier
+
+    bill_id = await make_bill(session, tenant, marker)
+    from app.finance.models import Bill
+
+    bill = await session.get(Bill, bill_id)
+    assert bill is not None
+    payment = await pay_supplier(
+        session,
+        None,
+        SupplierPaymentInput(
+            bill.supplier_id,
+            date(2026, 12, 2),
+            "25.00",
+            reference=marker[:80],
+            allocations=[AllocationInput(bill_id, "4.00")],
+        ),
+    )
+    return payment.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.handlers import HTTPRouteHandler
 
-from app.finance.api import chart, cost_centres, ledger, settings, taxes
+from app.finance.api import chart, cost_centres, ledger, payables, settings, taxes
 
 ROUTES: list[HTTPRouteHandler] = [
     *ledger.ROUTES,
@@ -12,4 +12,5 @@ ROUTES: list[HTTPRouteHandler] = [
     *settings.ROUTES,
     *taxes.ROUTES,
     *cost_centres.ROUTES,
+    *payables.ROUTES,
 ]

@@ -133,7 +133,8 @@ class Supplier(TenantBase, IdMixin, TimestampMixin):
 
 class Bill(TenantBase, IdMixin, TimestampMixin):
     """A supplier's bill (进项发票), entered by hand now and posted from purchase receipts later
-    (``source_type`` / ``source_id``). Open amount: ``total - paid``."""
+    (``source_type`` / ``source_id``). Open amount: ``total - paid``. A bill never changes once
+    posted; an unpaid one can be cancelled, which reverses its entry on ``cancelled_on``."""
 
     __tablename__ = "fin_bills"
     __table_args__ = (
@@ -141,6 +142,7 @@ class Bill(TenantBase, IdMixin, TimestampMixin):
         UniqueConstraint("supplier_id", "supplier_reference"),
         CheckConstraint("total >= 0 AND subtotal >= 0 AND tax_total >= 0", name="amounts"),
         CheckConstraint("paid >= 0 AND paid <= total", name="open_amount"),
+        CheckConstraint("cancelled_on IS NULL OR paid = 0", name="cancelled_unpaid"),
         Index("ix_fin_bills_supplier_date", "supplier_id", "bill_date"),
         Index("ix_fin_bills_open_due", "due_date", postgresql_where=text("paid < total")),
     )
@@ -160,6 +162,7 @@ class Bill(TenantBase, IdMixin, TimestampMixin):
     source_id: Mapped[int | None] = mapped_column(BigInteger)
     memo: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(BigInteger)
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
 
 
 class BillLine(TenantBase, IdMixin):

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm import interface as crm
 from app.finance import errors, events
-from app.finance.models import JOURNALS, Account, Entry, EntryLine, VoucherCounter
+from app.finance.models import JOURNALS, Account, Entry, EntryLine, Supplier, VoucherCounter
 from app.finance.services.cost_centres import check_cost_centres
 from app.finance.services.finance_settings import check_currency
 from app.finance.services.periods import period_for
@@ -57,6 +57,7 @@ class PostingLine:
     cost_centre: str | None = None
     partner_id: int | None = None  # a CRM account id (crm_accounts)
     memo: str = ""
+    supplier_id: int | None = None  # a supplier (fin_suppliers): the AP subledger's key
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,12 @@ async def post(session: AsyncSession, principal: Principal | None, request: Post
             raise errors.UnknownPartner(f"lines.{i}.partner_id")
     # A reversal mirrors an accepted entry: its cost centres need only still exist.
     await check_cost_centres(session, request.lines, reversal=request.reversal_of is not None)
+    suppliers = {line.supplier_id for line in request.lines if line.supplier_id is not None}
+    if suppliers:
+        found = set((await session.execute(select(Supplier.id).where(Supplier.id.in_(suppliers)))).scalars())
+        for i, line in enumerate(request.lines):
+            if line.supplier_id is not None and line.supplier_id not in found:
+                raise errors.UnknownSupplier(f"lines.{i}.supplier_id")
 
     period = await period_for(session, request.date, lock=True)
     if period.status != "open":
@@ -166,6 +173,7 @@ async def post(session: AsyncSession, principal: Principal | None, request: Post
             credit=credit,
             cost_centre=line.cost_centre or None,
             partner_id=line.partner_id,
+            supplier_id=line.supplier_id,
             memo=line.memo,
         )
         for i, (line, (debit, credit)) in enumerate(zip(request.lines, amounts, strict=True))
@@ -241,6 +249,7 @@ async def reverse(
             cost_centre=line.cost_centre,
             partner_id=line.partner_id,
             memo=line.memo,
+            supplier_id=line.supplier_id,
         )
         for line, code in rows
     ]

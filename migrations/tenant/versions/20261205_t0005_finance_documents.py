@@ -151,10 +151,12 @@ def upgrade() -> None:
         sa.Column("source_id", sa.BigInteger(), nullable=True),
         sa.Column("memo", sa.Text(), nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=True),
+        sa.Column("cancelled_on", sa.Date(), nullable=True),
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("paid >= 0 AND paid <= total", name=op.f("ck_fin_bills_open_amount")),
+        sa.CheckConstraint("cancelled_on IS NULL OR paid = 0", name=op.f("ck_fin_bills_cancelled_unpaid")),
         sa.CheckConstraint(
             "total >= 0 AND subtotal >= 0 AND tax_total >= 0", name=op.f("ck_fin_bills_amounts")
         ),
