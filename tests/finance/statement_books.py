@@ -105,3 +105,37 @@ async def ifrs_books(tenant: TenantWorld) -> Books:
         await post(session, None, _entry(date(2026, 3, 20), [("1000", "100", ""), ("1010", "", "100")]))
         await post(session, None, _entry(date(2026, 3, 25), [("8000", "200", ""), ("2220", "", "200")]))
         return Books(tenant, accounts, customer, payment.id)
+
+
+async def cas_books(tenant: TenantWorld) -> Books:
+    """A 企业会计准则 tenant's first quarter of 2026 (zh_Hans: the chart is CAS).
+
+    Profit and loss: 营业收入 1000, 营业成本 600, 毛利 400, 税金及附加 15, 销售费用 80, 管理费用 300
+    (660202), 财务费用 20, 营业利润 −15, 所得税费用 100, 净利润 −115. Balance sheet at 31 March:
+    1001 120, 1002 610, 1405 400 = 1130; 2202 1000, 2221 应交税费 245 (222101 130, 222103 15,
+    222104 100) = 1245; the year's loss −115; 1245 − 115 = 1130.
+    """
+    from sqlalchemy import select
+
+    async with in_tenant(tenant.slug) as (session, ref):
+        customer = await make_account(session, ref, "cas")
+        entries = [
+            (date(2026, 1, 5), [("1405", "1000", ""), ("2202", "", "1000")], "finance.bill"),
+            (
+                date(2026, 1, 10),
+                [("1122", "1130", ""), ("6001", "", "1000"), ("222101", "", "130")],
+                "finance.invoice",
+            ),
+            (date(2026, 1, 20), [("6401", "600", ""), ("1405", "", "600")], "manual"),
+            (date(2026, 2, 1), [("1001", "200", ""), ("1002", "", "200")], "manual"),
+            (date(2026, 2, 5), [("1002", "1130", ""), ("1122", "", "1130")], "manual"),
+            (date(2026, 2, 15), [("660202", "300", ""), ("1002", "", "300")], "manual"),
+            (date(2026, 2, 20), [("6601", "80", ""), ("1001", "", "80")], "manual"),
+            (date(2026, 3, 5), [("6603", "20", ""), ("1002", "", "20")], "manual"),
+            (date(2026, 3, 10), [("6403", "15", ""), ("222103", "", "15")], "manual"),
+            (date(2026, 3, 25), [("6801", "100", ""), ("222104", "", "100")], "manual"),
+        ]
+        for n, (on, lines, source) in enumerate(entries, start=1):
+            await post(session, None, _entry(on, lines, source, n if source != "manual" else None))
+        accounts = dict((await session.execute(select(Account.code, Account.id))).all())
+        return Books(tenant, accounts, customer, 0)

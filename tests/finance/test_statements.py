@@ -13,7 +13,7 @@ from app.finance import errors
 from app.finance.services import account_ledger, statements, year_end
 from app.finance.services.movements import DateRange
 from tenants.service import in_tenant
-from tests.finance.statement_books import D, ifrs_books
+from tests.finance.statement_books import D, cas_books, ifrs_books
 from tests.tenants.conftest import make_tenant  # noqa: F401  (fixture)
 
 Q1 = (date(2026, 1, 1), date(2026, 3, 31))
@@ -230,3 +230,31 @@ def test_comparison_ranges():
     assert statements.date_comparison("year", date(2028, 2, 29)) == date(2027, 2, 28)
     assert statements.date_comparison("year_start", date(2026, 7, 1)) == date(2025, 12, 31)
     assert statements.date_comparison("none", date(2026, 7, 1)) is None
+
+
+async def test_a_cas_tenant_gets_the_china_accounting_standards_layout(make_tenant):  # noqa: F811
+    books = await cas_books(await make_tenant("fcas", locale="zh_Hans"))
+    async with in_tenant(books.tenant.slug) as (session, _):
+        pnl = await statements.profit_and_loss(session, *Q1)
+        bs = await statements.balance_sheet(session, Q1[1])
+    assert pnl.template == "cas"
+    f = figures(pnl)
+    assert f["revenue"] == (D("1000.00"),)
+    assert f["gross_profit"] == (D("400.00"),)
+    assert f["taxes_and_surcharges"] == (D("15.00"),)
+    assert f["selling_expenses"] == (D("80.00"),)
+    assert f["administrative_expenses"] == (D("300.00"),)
+    assert f["finance_costs"] == (D("20.00"),)
+    assert f["operating_profit"] == (D("-15.00"),)
+    assert f["profit_before_tax"] == (D("-15.00"),)
+    assert f["net_profit"] == (D("-115.00"),)
+    admin = [(x.kind, x.code, x.label, x.depth) for x in pnl.lines if x.code.startswith("6602")]
+    assert admin == [("group", "6602", "管理费用", 1), ("account", "660202", "管理费用-办公费", 2)]
+    b = figures(bs)
+    assert b["current_assets"] == (D("1130.00"),)
+    assert b["current_liabilities"] == (D("1245.00"),)
+    assert b["result_current_year"] == (D("-115.00"),)
+    assert b["total_liabilities_and_equity"] == (D("1130.00"),)
+    assert bs.balanced
+    taxes = next(x for x in bs.lines if x.code == "2221")
+    assert (taxes.kind, taxes.label, taxes.values) == ("group", "应交税费", (D("245.00"),))

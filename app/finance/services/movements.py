@@ -51,6 +51,13 @@ class DateRange:
         return None if self.start is None else (self.end - self.start).days + 1
 
 
+def bounds(r: DateRange) -> tuple[date, date]:
+    """(start, end) of a range that has a start."""
+    if r.start is None:
+        raise ValueError("the range has no start")
+    return r.start, r.end
+
+
 def month_start(d: date) -> date:
     return d.replace(day=1)
 
