@@ -92,7 +92,7 @@ def _shown(value: Any, kind: str) -> str:
     if value is None:
         return ""
     if kind == "money" and isinstance(value, Decimal):
-        return _money(value)
+        return _money(value) if value else "–"
     if kind == "percent" and isinstance(value, Decimal):
         return f"{numbers.format_decimal(value, format='#,##0.0', locale=i18n.babel_locale())}%"
     if isinstance(value, date):
@@ -221,6 +221,26 @@ def _needs_cjk(text: str) -> bool:
     return False
 
 
+def _runs(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into runs of Chinese (True) and of Latin text (False)."""
+    out: list[tuple[str, bool]] = []
+    for ch in text:
+        wide = _needs_cjk(ch)
+        if out and out[-1][1] == wide:
+            out[-1] = (out[-1][0] + ch, wide)
+        else:
+            out.append((ch, wide))
+    return out
+
+
+def _markup(text: str) -> str:
+    """Paragraph markup of ``text``: runs of Chinese in the CID font, the rest in the paragraph's
+    Latin font (the CID font's Latin letters are wide, and it lacks some punctuation)."""
+    return "".join(
+        f'<font face="{CJK_FONT}">{escape(run)}</font>' if cjk else escape(run) for run, cjk in _runs(text)
+    )
+
+
 def _register_cjk() -> None:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -257,11 +277,15 @@ def pdf_report(report: Report, *, compress: bool = True) -> bytes:
     def para(
         text: str, size: float = 8.5, *, bold: bool = False, align: int = 0, indent: int = 0
     ) -> Paragraph:
-        font = CJK_FONT if _needs_cjk(text) else ("Helvetica-Bold" if bold else "Helvetica")
         look = ParagraphStyle(
-            "cell", fontName=font, fontSize=size, leading=size * 1.25, alignment=align, leftIndent=indent * 9
+            "cell",
+            fontName="Helvetica-Bold" if bold else "Helvetica",
+            fontSize=size,
+            leading=size * 1.3,
+            alignment=align,
+            leftIndent=indent * 9,
         )
-        return Paragraph(escape(text), look)
+        return Paragraph(_markup(text), look)
 
     bold_styles = ("heading", "section", "subtotal", "total")
     usable = page[0] - doc.leftMargin - doc.rightMargin
@@ -318,10 +342,14 @@ def pdf_report(report: Report, *, compress: bool = True) -> bytes:
         canvas.saveState()
         text = footer.format(n=document.page)
         canvas.setFillColor(colors.HexColor("#64748B"))
-        canvas.setFont(CJK_FONT if _needs_cjk(text) else "Helvetica", 8)
+        canvas.setFont(CJK_FONT if _needs_cjk(text) else "Helvetica", 8)  # "第 1 页"
         canvas.drawRightString(page[0] - doc.rightMargin, 9 * mm, text)
-        canvas.setFont(CJK_FONT if _needs_cjk(report.title) else "Helvetica", 8)
-        canvas.drawString(doc.leftMargin, 9 * mm, report.title)
+        x = doc.leftMargin
+        for run, cjk in _runs(report.title):
+            font = CJK_FONT if cjk else "Helvetica"
+            canvas.setFont(font, 8)
+            canvas.drawString(x, 9 * mm, run)
+            x += canvas.stringWidth(run, font, 8)
         canvas.restoreState()
 
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)

@@ -24,6 +24,15 @@ def span(r: DateRange) -> str:
     return f"{i18n.format_date(r.start)} – {i18n.format_date(r.end)}"
 
 
+def compared_span(r: DateRange) -> str:
+    """A comparison column in a sentence: "1 Jan 2025 – 31 Mar 2025", or just the date."""
+    return i18n.format_date(r.end) if r.start is None else span(r)
+
+
+def change_header() -> str:
+    return i18n.pgettext("difference of two amounts", "Change")
+
+
 def line_label(line: Line) -> str:
     return i18n.gettext(line.label) if line.translate else line.label
 
@@ -36,7 +45,7 @@ def _subtitle(*parts: str) -> str:
 def _compared(columns: list[DateRange]) -> str:
     if len(columns) < 2:
         return ""
-    return i18n.gettext("compared with {period}", period=span(columns[1]))
+    return i18n.gettext("compared with {period}", period=compared_span(columns[1]))
 
 
 def _stamp(r: DateRange) -> str:
@@ -46,14 +55,14 @@ def _stamp(r: DateRange) -> str:
 def _compared_columns(columns: list[DateRange]) -> list[Column]:
     out = [
         Column(i18n.gettext("Code"), width=0.8),
-        Column(i18n.gettext("Line"), width=3.4),
+        Column(i18n.pgettext("statement column", "Line item"), width=3.4),
         Column(span(columns[0]), "money", 1.3),
     ]
     if len(columns) > 1:
         out += [
             Column(span(columns[1]), "money", 1.3),
-            Column(i18n.gettext("Change"), "money", 1.2),
-            Column(f"{i18n.gettext('Change')} %", "percent", 0.8),
+            Column(change_header(), "money", 1.2),
+            Column(f"{change_header()} %", "percent", 0.8),
         ]
     return out
 

@@ -107,6 +107,7 @@ HELPERS: dict[str, Any] = {
     "ledger_url": ledger_url,
     "pnl_url": pnl_url,
     "span": span,
+    "compared_span": statement_reports.compared_span,
     "line_label": statement_reports.line_label,
 }
 

@@ -57,9 +57,11 @@ async def test_profit_and_loss_of_a_quarter_compared_with_last_year(books):
         "7000": (D("50.00"), D("0.00")),
         "8000": (D("200.00"), D("0.00")),
     }
-    # 6200 sits under its group account 6000 Operating expenses.
-    group = next(line for line in pnl.lines if line.kind == "group")
-    assert (group.code, group.label, group.values) == ("6000", "Operating expenses", (D("300.00"), D("0.00")))
+    # 6200's group 6000 Operating expenses is the whole section: no group row of its own.
+    assert [line.kind for line in pnl.lines].count("group") == 0
+    admin = pnl.account_line(books.accounts["6200"])
+    assert admin is not None
+    assert admin.depth == 1
     assert [line.key for line in pnl.lines if line.kind == "total"] == ["net_profit"]
 
 
@@ -92,6 +94,13 @@ async def test_the_balance_sheet_balances_with_the_unclosed_result_in_equity(boo
     assert compare == date(2025, 12, 31)
     f = figures(bs)
     assert f["current_assets"] == (D("3940.00"), D("500.00"))
+    inventories = next(line for line in bs.lines if line.kind == "group")  # 1230 under 1200, with others
+    assert (inventories.code, inventories.label, inventories.values) == (
+        "1200",
+        "Inventories",
+        (D("400.00"), D("0.00")),
+    )
+    assert bs.account_line(books.accounts["1230"]).depth == 2
     assert f["total_assets"] == (D("3940.00"), D("500.00"))
     assert f["current_liabilities"] == (D("1590.00"), D("0.00"))
     assert f["result_current_year"] == (D("1850.00"), D("500.00"))
@@ -248,8 +257,15 @@ async def test_a_cas_tenant_gets_the_china_accounting_standards_layout(make_tena
     assert f["operating_profit"] == (D("-15.00"),)
     assert f["profit_before_tax"] == (D("-15.00"),)
     assert f["net_profit"] == (D("-115.00"),)
-    admin = [(x.kind, x.code, x.label, x.depth) for x in pnl.lines if x.code.startswith("6602")]
-    assert admin == [("group", "6602", "管理费用", 1), ("account", "660202", "管理费用-办公费", 2)]
+    admin = [
+        (x.kind, x.key, x.code, x.label, x.depth)
+        for x in pnl.lines
+        if x.code.startswith("6602") or x.key == "administrative_expenses"
+    ]
+    assert admin == [
+        ("section", "administrative_expenses", "", "Administrative expenses", 0),
+        ("account", "660202", "660202", "管理费用-办公费", 1),
+    ]
     b = figures(bs)
     assert b["current_assets"] == (D("1130.00"),)
     assert b["current_liabilities"] == (D("1245.00"),)

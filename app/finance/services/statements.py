@@ -243,18 +243,21 @@ async def _accounts(session: AsyncSession) -> dict[int, Account]:
 
 
 def _shown(account: Account, t: movements.Totals) -> Decimal:
-    """The account's balance in ``t`` on its type's normal side."""
-    return movements.net_debit(t, account.id) * NORMAL_SIDE[account.type]
+    """The account's balance in ``t`` on its type's normal side (never a negative zero)."""
+    return movements.net_debit(t, account.id) * NORMAL_SIDE[account.type] + ZERO
 
 
 def _account_lines(
     members: list[Account], accounts: dict[int, Account], columns: Sequence[movements.Totals]
 ) -> list[Line]:
-    """Account rows of a section, sub-accounts under a row of their group account."""
+    """Account rows of a section, sub-accounts under a row of their group account — unless the
+    whole section is one group's sub-accounts (管理费用, Operating expenses): the section's own
+    row is then the group's total already."""
     out: list[Line] = []
     done_groups: set[int] = set()
+    one_group = len({a.parent_id for a in members}) == 1 and members[0].parent_id is not None
     for account in members:
-        parent = accounts.get(account.parent_id) if account.parent_id else None
+        parent = accounts.get(account.parent_id) if account.parent_id and not one_group else None
         if parent is not None and parent.id not in done_groups:
             done_groups.add(parent.id)
             children = [a for a in members if a.parent_id == parent.id]
@@ -289,7 +292,8 @@ def _lines(
         if isinstance(step, Heading):
             out.append(Line("heading", step.key, step.label))
         elif isinstance(step, Section):
-            rows = _account_lines(members.get(step.key, []), accounts, columns) + extra.get(step.key, [])
+            found = members.get(step.key, [])
+            rows = (_account_lines(found, accounts, columns) if found else []) + extra.get(step.key, [])
             if step.optional and not rows:
                 sums[step.key] = zero
                 continue
@@ -335,8 +339,8 @@ async def profit_and_loss(
 
 
 def _result(accounts: dict[int, Account], t: movements.Totals) -> Decimal:
-    """Income less expense in ``t`` (a profit is positive)."""
-    return -sum(
+    """Income less expense in ``t`` (a profit is positive; never a negative zero)."""
+    return ZERO - sum(
         (movements.net_debit(t, a.id) for a in accounts.values() if a.type in ("income", "expense")), ZERO
     )
 
