@@ -81,9 +81,9 @@ def parse_date(value: str | None, field_name: str) -> date:
     try:
         parsed = date.fromisoformat(text)
     except ValueError:
-        raise InvalidStatementDate(field_name, text) from None
+        raise InvalidStatementDate(field_name, text[:40]) from None
     if len(text) != 10 or not FIRST_YEAR <= parsed.year <= LAST_YEAR:
-        raise InvalidStatementDate(field_name, text)
+        raise InvalidStatementDate(field_name, text[:40])
     return parsed
 
 
@@ -131,7 +131,7 @@ def range_comparison(
     """The comparison range of a P&L or cash report: ``mode`` is a key of ``RANGE_COMPARISONS``."""
     mode = (mode or "none").strip()
     if mode not in RANGE_COMPARISONS:
-        raise InvalidComparison(mode)
+        raise InvalidComparison(mode[:40])
     try:
         if mode == "previous":
             return previous_period(current)
@@ -148,7 +148,7 @@ def date_comparison(mode: str | None, as_of: date, custom: str | None = None) ->
     """The comparison date of a balance sheet: ``mode`` is a key of ``DATE_COMPARISONS``."""
     mode = (mode or "none").strip()
     if mode not in DATE_COMPARISONS:
-        raise InvalidComparison(mode)
+        raise InvalidComparison(mode[:40])
     if mode == "previous":
         return month_start(as_of) - timedelta(days=1)
     if mode == "year_start":
