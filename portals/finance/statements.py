@@ -384,6 +384,7 @@ async def account_ledger_page(
 async def account_ledger_export(
     request: Request[Any, Any, Any], db: DbSession, account_id: FromPath[int]
 ) -> Response[Any]:
+    await queries.get_account(db, account_id)  # 404 before judging the parameters
     fmt = _format(request)
     values = _query(request, _ledger_defaults())
     period = statements.parse_range(values.get("from"), values.get("to"))
