@@ -126,60 +126,75 @@ def plan(r: DateRange) -> Plan:
     return p
 
 
-def _signed(column: Any, sign: int) -> Any:
-    return column if sign > 0 else -column
+MonthSpan = tuple[YearMonth | None, YearMonth]
+DaySpan = tuple[date, date]
+
+
+def _month_part(index: int, span: MonthSpan) -> Any:
+    lo, hi = span
+    ym = tuple_(Period.year, Period.month)
+    within: ColumnElement[bool] = ym <= tuple_(literal(hi[0]), literal(hi[1]))
+    if lo is not None:
+        within = and_(within, ym >= tuple_(literal(lo[0]), literal(lo[1])))
+    return (
+        select(
+            literal(index).label("p"),
+            PeriodBalance.account_id.label("a"),
+            PeriodBalance.debit.label("d"),
+            PeriodBalance.credit.label("c"),
+        )
+        .join(Period, Period.id == PeriodBalance.period_id)
+        .where(within)
+    )
+
+
+def _day_part(index: int, span: DaySpan) -> Any:
+    # No account filter here: the lines are found by date (ix_fin_entries_date); a filter on
+    # accounts could tempt the planner into reading every line of a busy account instead.
+    return (
+        select(
+            literal(index).label("p"),
+            EntryLine.account_id.label("a"),
+            EntryLine.debit.label("d"),
+            EntryLine.credit.label("c"),
+        )
+        .join(Entry, Entry.id == EntryLine.entry_id)
+        .where(Entry.status == "posted", Entry.entry_date.between(*span))
+    )
 
 
 async def totals(
     session: AsyncSession, ranges: Sequence[DateRange], *, account_ids: Collection[int] | None = None
 ) -> list[Totals]:
     """Per range, (debit, credit) per account of the posted lines dated in it (accounts without
-    any are absent). ``account_ids`` limits the accounts read."""
-    parts = []
-    for index, r in enumerate(ranges):
+    any are absent); ``account_ids`` keeps only those accounts. A span of months or days that
+    several ranges share (a balance sheet's "to date" and "year to date" end in the same partial
+    month) is read once."""
+    spans: dict[tuple[str, Any], int] = {}
+    uses: list[list[tuple[int, int]]] = []  # per range: (span index, sign)
+    for r in ranges:
         p = plan(r)
-        tag = literal(index).label("r")
-        for lo, hi, sign in p.months:
-            ym = tuple_(Period.year, Period.month)
-            within: ColumnElement[bool] = ym <= tuple_(literal(hi[0]), literal(hi[1]))
-            if lo is not None:
-                within = and_(within, ym >= tuple_(literal(lo[0]), literal(lo[1])))
-            stmt = (
-                select(
-                    tag,
-                    PeriodBalance.account_id.label("a"),
-                    _signed(PeriodBalance.debit, sign).label("d"),
-                    _signed(PeriodBalance.credit, sign).label("c"),
-                )
-                .join(Period, Period.id == PeriodBalance.period_id)
-                .where(within)
-            )
-            if account_ids is not None:
-                stmt = stmt.where(PeriodBalance.account_id.in_(list(account_ids)))
-            parts.append(stmt)
-        for a, b, sign in p.days:
-            stmt = (
-                select(
-                    tag,
-                    EntryLine.account_id.label("a"),
-                    _signed(EntryLine.debit, sign).label("d"),
-                    _signed(EntryLine.credit, sign).label("c"),
-                )
-                .join(Entry, Entry.id == EntryLine.entry_id)
-                .where(Entry.status == "posted", Entry.entry_date.between(a, b))
-            )
-            if account_ids is not None:
-                stmt = stmt.where(EntryLine.account_id.in_(list(account_ids)))
-            parts.append(stmt)
+        wanted: list[tuple[tuple[str, Any], int]] = [(("m", (lo, hi)), sign) for lo, hi, sign in p.months]
+        wanted += [(("d", (a, b)), sign) for a, b, sign in p.days]
+        uses.append([(spans.setdefault(key, len(spans)), sign) for key, sign in wanted])
     out: list[Totals] = [{} for _ in ranges]
-    if not parts or (account_ids is not None and not account_ids):
+    if not spans or (account_ids is not None and not account_ids):
         return out
+    parts = [_month_part(i, span) if kind == "m" else _day_part(i, span) for (kind, span), i in spans.items()]
     rows = union_all(*parts).subquery()
-    grouped = select(rows.c.r, rows.c.a, func.sum(rows.c.d), func.sum(rows.c.c)).group_by(rows.c.r, rows.c.a)
+    grouped = select(rows.c.p, rows.c.a, func.sum(rows.c.d), func.sum(rows.c.c)).group_by(rows.c.p, rows.c.a)
+    keep = None if account_ids is None else set(account_ids)
+    found: dict[int, dict[int, tuple[Decimal, Decimal]]] = {}
     for index, account_id, debit, credit in (await session.execute(grouped)).all():
-        debit, credit = Decimal(debit), Decimal(credit)
-        if debit or credit:
-            out[index][account_id] = (debit, credit)
+        if keep is None or account_id in keep:
+            found.setdefault(index, {})[account_id] = (Decimal(debit), Decimal(credit))
+    for result, used in zip(out, uses, strict=True):
+        for index, sign in used:
+            for account_id, (debit, credit) in found.get(index, {}).items():
+                d, c = result.get(account_id, (ZERO, ZERO))
+                result[account_id] = (d + sign * debit, c + sign * credit)
+        for account_id in [a for a, (d, c) in result.items() if not d and not c]:
+            del result[account_id]
     return out
 
 
