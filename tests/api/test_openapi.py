@@ -72,6 +72,10 @@ OPERATIONS = {
     ("post", "/api/v1/finance/entries"): ["fin.journal.post"],
     ("get", "/api/v1/finance/entries/{entry_id}"): ["fin.ledger.read"],
     ("get", "/api/v1/finance/trial-balance"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/profit-and-loss"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/balance-sheet"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/cash-report"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/accounts/{account_id}/ledger"): ["fin.ledger.read"],
 }
 
 

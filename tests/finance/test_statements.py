@@ -125,6 +125,11 @@ async def test_closing_the_year_moves_the_result_into_retained_earnings(books):
         await year_end.close_year(session, None, 2025)
     async with in_tenant(books.tenant.slug) as (session, _):
         bs = await statements.balance_sheet(session, Q1[1])
+        year = await statements.profit_and_loss(session, date(2025, 1, 1), date(2025, 12, 31))
+        december = await statements.profit_and_loss(session, date(2025, 12, 31), date(2026, 1, 31))
+    # The closing entry (31 Dec 2025, revenue Dr 500 / retained earnings Cr 500) is not income.
+    assert year.figure("net_profit").values == (D("500.00"),)
+    assert december.figure("revenue").values == (D("1000.00"),)
     f = figures(bs)
     assert "result_earlier_years" not in f
     assert by_code(bs)["3200"] == (D("500.00"),)

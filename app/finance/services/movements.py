@@ -163,24 +163,55 @@ def _day_part(index: int, span: DaySpan) -> Any:
     )
 
 
+def _source_part(index: int, span: tuple[date | None, date], sources: tuple[str, ...]) -> Any:
+    """The lines of the entries from ``sources`` in the span (through ix_fin_entries_source)."""
+    start, end = span
+    stmt = (
+        select(
+            literal(index).label("p"),
+            EntryLine.account_id.label("a"),
+            EntryLine.debit.label("d"),
+            EntryLine.credit.label("c"),
+        )
+        .join(Entry, Entry.id == EntryLine.entry_id)
+        .where(Entry.status == "posted", Entry.source_type.in_(sources), Entry.entry_date <= end)
+    )
+    return stmt if start is None else stmt.where(Entry.entry_date >= start)
+
+
 async def totals(
-    session: AsyncSession, ranges: Sequence[DateRange], *, account_ids: Collection[int] | None = None
+    session: AsyncSession,
+    ranges: Sequence[DateRange],
+    *,
+    account_ids: Collection[int] | None = None,
+    without_sources: Collection[str] = (),
 ) -> list[Totals]:
     """Per range, (debit, credit) per account of the posted lines dated in it (accounts without
-    any are absent); ``account_ids`` keeps only those accounts. A span of months or days that
-    several ranges share (a balance sheet's "to date" and "year to date" end in the same partial
-    month) is read once."""
+    any are absent); ``account_ids`` keeps only those accounts; ``without_sources`` leaves out
+    the entries of those source types (the P&L leaves out year-end closings). A span of months
+    or days that several ranges share (a balance sheet's "to date" and "year to date" end in the
+    same partial month) is read once."""
     spans: dict[tuple[str, Any], int] = {}
     uses: list[list[tuple[int, int]]] = []  # per range: (span index, sign)
     for r in ranges:
         p = plan(r)
         wanted: list[tuple[tuple[str, Any], int]] = [(("m", (lo, hi)), sign) for lo, hi, sign in p.months]
         wanted += [(("d", (a, b)), sign) for a, b, sign in p.days]
+        if without_sources and (r.start is None or r.start <= r.end):
+            wanted.append((("x", (r.start, r.end)), -1))
         uses.append([(spans.setdefault(key, len(spans)), sign) for key, sign in wanted])
     out: list[Totals] = [{} for _ in ranges]
     if not spans or (account_ids is not None and not account_ids):
         return out
-    parts = [_month_part(i, span) if kind == "m" else _day_part(i, span) for (kind, span), i in spans.items()]
+    sources = tuple(without_sources)
+    parts = [
+        _month_part(i, span)
+        if kind == "m"
+        else _day_part(i, span)
+        if kind == "d"
+        else _source_part(i, span, sources)
+        for (kind, span), i in spans.items()
+    ]
     rows = union_all(*parts).subquery()
     grouped = select(rows.c.p, rows.c.a, func.sum(rows.c.d), func.sum(rows.c.c)).group_by(rows.c.p, rows.c.a)
     keep = None if account_ids is None else set(account_ids)

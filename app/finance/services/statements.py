@@ -49,6 +49,7 @@ from app.finance.services.statement_layouts import (
     Subtotal,
     section_of,
 )
+from app.finance.services.year_end import SOURCE as YEAR_END
 from app.kernel.i18n import lazy
 
 __all__ = ["DateRange"]
@@ -322,14 +323,16 @@ async def profit_and_loss(
     session: AsyncSession, start: date, end: date, *, compare: DateRange | None = None
 ) -> Statement:
     """Income and expense of ``start`` … ``end`` (any days), in the template's P&L layout, with
-    gross profit, operating profit, profit before tax and net profit; ``compare`` adds a column."""
+    gross profit, operating profit, profit before tax and net profit; ``compare`` adds a column.
+    Year-end closing entries are left out: they move the year's result into retained earnings
+    and would otherwise zero every closed year's P&L (the account ledgers still show them)."""
     if end < start:
         raise InvalidDateRange()
     template = await ensure_finance(session)
     accounts = await _accounts(session)
     ranges = [DateRange(start, end), *([compare] if compare else [])]
     ids = [a.id for a in accounts.values() if a.type in ("income", "expense")]
-    columns = await movements.totals(session, ranges, account_ids=ids)
+    columns = await movements.totals(session, ranges, account_ids=ids, without_sources=(YEAR_END,))
     return Statement(
         "profit_and_loss", template, ranges, ranges, _lines(PROFIT_AND_LOSS[template], accounts, columns)
     )
