@@ -228,6 +228,19 @@ async def product_categories(session: Any) -> list[str]:
     return await categories(session)
 
 
+async def account_names(session: Any, ids: set[int]) -> dict[int, str]:
+    """The names of the customer accounts ``ids`` (finance's ledger shows a line's partner by
+    name). Unknown ids are absent. No record rules: a context reads it, not a person."""
+    from sqlalchemy import select
+
+    from app.crm.models import Account
+
+    if not ids:
+        return {}
+    rows = await session.execute(select(Account.id, Account.name).where(Account.id.in_(ids)))
+    return {account_id: name for account_id, name in rows.all()}
+
+
 # --- the demo tenant ---------------------------------------------------------------------------
 
 

@@ -286,3 +286,55 @@ class SupplierInUse(Conflict):
             lazy("{name} has bills or payments and cannot be deleted: deactivate the supplier instead."),
             params={"name": name},
         )
+
+
+# --- statements (FIN-5: docs/finance-statements.md) ---------------------------------------------
+
+
+class InvalidStatementDate(DomainError):
+    status = 422
+
+    def __init__(self, field: str, value: str) -> None:
+        message = lazy("Enter a date as YYYY-MM-DD.")
+        super().__init__(
+            "invalid_date", message, params={"value": value}, errors=[FieldError(field, message)]
+        )
+
+
+class InvalidDateRange(DomainError):
+    status = 422
+
+    def __init__(self, field: str = "to") -> None:
+        message = lazy("The end date must not be before the start date.")
+        super().__init__("invalid_date_range", message, errors=[FieldError(field, message)])
+
+
+class InvalidComparison(DomainError):
+    status = 422
+
+    def __init__(self, value: str) -> None:
+        message = lazy("Choose a comparison from the list, or give its dates.")
+        super().__init__(
+            "invalid_comparison", message, params={"value": value}, errors=[FieldError("compare", message)]
+        )
+
+
+class InvalidExportFormat(DomainError):
+    status = 422
+
+    def __init__(self, value: str) -> None:
+        message = lazy("Export as csv, xlsx or pdf.")
+        super().__init__(
+            "invalid_export_format", message, params={"value": value}, errors=[FieldError("format", message)]
+        )
+
+
+class ExportTooLarge(DomainError):
+    status = 422
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "export_too_large",
+            lazy("The ledger has more than {limit} lines in this range. Choose a shorter range."),
+            params={"limit": limit},
+        )

@@ -16,8 +16,14 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from app.finance import models
+from app.finance.services.account_ledger import AccountLedger as AccountLedgerData
+from app.finance.services.movements import DateRange as DateRangeData
 from app.finance.services.reports import TrialBalance as TrialBalanceData
 from app.finance.services.reports import TrialBalanceRow
+from app.finance.services.statements import CashAccountRow as CashAccountRowData
+from app.finance.services.statements import CashReport as CashReportData
+from app.finance.services.statements import Line as StatementLineData
+from app.finance.services.statements import Statement as StatementData
 
 AccountType = Literal["asset", "liability", "equity", "income", "expense"]
 Journal = Literal["general", "receipts", "payments"]
@@ -158,3 +164,157 @@ def _tb_line(r: TrialBalanceRow) -> TrialBalanceLine:
 
 def trial_balance_of(tb: TrialBalanceData) -> TrialBalance:
     return TrialBalance(tb.period, tb.balanced, [_tb_line(r) for r in tb.rows], _tb_line(tb.totals))
+
+
+# --- statements (FIN-5: docs/finance-statements.md) ---------------------------------------------
+
+LineKind = Literal["heading", "section", "group", "account", "result", "source", "subtotal", "total"]
+
+
+class DateSpan(Struct):
+    start: Annotated[date | None, Meta(description="None for a balance at a date: everything up to `end`.")]
+    end: date
+
+
+class StatementLine(Struct):
+    kind: LineKind
+    key: Annotated[str, Meta(description="Stable: a section or total (`net_profit`) or the account's code.")]
+    label: Annotated[
+        str, Meta(description="The account's name, or the line's caption in the caller's language.")
+    ]
+    code: str | None
+    account_id: int | None
+    depth: int
+    current: str | None
+    comparison: str | None = None
+    change: str | None = None
+    change_percent: Annotated[
+        str | None, Meta(description="Of the comparison's size; null when it is zero.")
+    ] = None
+
+
+class Statement(Struct):
+    kind: Literal["profit_and_loss", "balance_sheet"]
+    chart: Literal["cas", "ifrs"]
+    period: DateSpan
+    comparison: DateSpan | None
+    balanced: Annotated[
+        bool, Meta(description="Balance sheet: assets = liabilities + equity in every column.")
+    ]
+    lines: list[StatementLine]
+
+
+class CashAccountLine(Struct):
+    account_id: int | None
+    code: str
+    name: str
+    opening: str
+    money_in: str
+    money_out: str
+    closing: str
+
+
+class CashReport(Struct):
+    chart: Literal["cas", "ifrs"]
+    period: DateSpan
+    comparison: DateSpan | None
+    accounts: list[CashAccountLine]
+    total: CashAccountLine
+    summary: list[StatementLine]
+
+
+class LedgerLine(Struct):
+    line_id: int
+    entry_id: int
+    number: str
+    entry_date: date
+    journal: Journal
+    memo: str
+    partner_id: int | None
+    supplier_id: int | None
+    cost_centre: str | None
+    source_type: str | None
+    source_id: int | None
+    debit: str
+    credit: str
+    balance: Annotated[
+        str, Meta(description="Running balance after the line: debit positive, credit negative.")
+    ]
+
+
+class AccountLedger(Struct):
+    account: Account
+    period: DateSpan
+    opening: str
+    debit: Annotated[str, Meta(description="Total debits of the whole range, not only this page.")]
+    credit: str
+    closing: str
+    lines: list[LedgerLine]
+    next_cursor: str | None
+
+
+def _maybe_money(value: Decimal | None) -> str | None:
+    return None if value is None else money(value)
+
+
+def _span(r: DateRangeData) -> DateSpan:
+    return DateSpan(r.start, r.end)
+
+
+def statement_lines_of(lines: list[StatementLineData]) -> list[StatementLine]:
+    from app.kernel.i18n import gettext
+
+    return [
+        StatementLine(
+            line.kind, line.key, gettext(line.label) if line.translate else line.label,  # type: ignore[arg-type]
+            line.code or None, line.account_id, line.depth, _maybe_money(line.current),
+            _maybe_money(line.comparison), _maybe_money(line.change),
+            None if line.change_percent is None else str(line.change_percent),
+        )
+        for line in lines
+    ]  # fmt: skip
+
+
+def statement_of(s: StatementData) -> Statement:
+    return Statement(
+        s.kind,  # type: ignore[arg-type]
+        s.template,  # type: ignore[arg-type]
+        _span(s.columns[0]),
+        _span(s.columns[1]) if s.compared else None,
+        s.balanced,
+        statement_lines_of(s.lines),
+    )
+
+
+def _cash_line(r: CashAccountRowData) -> CashAccountLine:
+    return CashAccountLine(
+        r.account_id,
+        r.code,
+        r.name,
+        money(r.opening),
+        money(r.money_in),
+        money(r.money_out),
+        money(r.closing),
+    )
+
+
+def cash_report_of(c: CashReportData) -> CashReport:
+    return CashReport(
+        c.template,  # type: ignore[arg-type]
+        _span(c.columns[0]),
+        _span(c.columns[1]) if c.compared else None,
+        [_cash_line(r) for r in c.accounts],
+        _cash_line(c.total),
+        statement_lines_of(c.summary),
+    )
+
+
+def account_ledger_of(ledger: AccountLedgerData) -> AccountLedger:
+    return AccountLedger(
+        account_of(ledger.account), _span(ledger.period), money(ledger.opening), money(ledger.debit),
+        money(ledger.credit), money(ledger.closing),
+        [LedgerLine(x.line_id, x.entry_id, x.number, x.entry_date, x.journal, x.memo,  # type: ignore[arg-type]
+                    x.partner_id, x.supplier_id, x.cost_centre, x.source_type, x.source_id,
+                    money(x.debit), money(x.credit), money(x.balance)) for x in ledger.lines],
+        ledger.next_cursor,
+    )  # fmt: skip

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.errors import InvalidPeriod, PostingRefused
 from app.finance.models import Account, Entry
-from app.finance.services import periods, posting, queries, reports
+from app.finance.services import periods, posting, queries, reports, sources
 from app.finance.services.cost_centres import cost_centre_options
+from app.finance.services.movements import month_end
 from app.finance.services.setup import ensure_finance
 from app.kernel import i18n
 from app.kernel.db import utcnow
@@ -33,6 +34,7 @@ from portals.finance import cost_centres as cost_centre_pages
 from portals.finance import payables
 from portals.finance import periods as period_pages
 from portals.finance import settings as settings_pages
+from portals.finance import statements as statement_pages
 from portals.finance import taxes as tax_pages
 from portals.nav import NavItem, register
 from portals.web import FormState, flash, form_data, perm, principal, redirect, render
@@ -116,6 +118,8 @@ async def entry_detail(
         period=(await queries.period_codes(db, {entry.period_id}))[entry.period_id],
         reversed_by=reversed_by,
         original=original,
+        source_url=sources.source_url(entry.source_type, entry.source_id),
+        source_label=sources.source_label(entry.source_type),
         journal_labels=JOURNAL_LABELS,
         amount=amount,
         total=sum((line.debit for line, _ in lines), Decimal(0)),
@@ -229,6 +233,7 @@ async def trial_balance(request: Request[Any, Any, Any], db: DbSession) -> Respo
         "finance/trial_balance.html",
         form=FormState({"period": period}),
         tb=tb,
+        period_end=month_end(date(year, month, 1)).isoformat(),
         amount=amount,
         type_labels=TYPE_LABELS,
     )
@@ -241,6 +246,7 @@ ROUTES: list[HTTPRouteHandler] = [
     *tax_pages.ROUTES,
     *cost_centre_pages.ROUTES,
     *payables.ROUTES,
+    *statement_pages.ROUTES,
     entry_list,
     entry_new,
     entry_create,

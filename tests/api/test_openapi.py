@@ -111,6 +111,10 @@ OPERATIONS = {
     ("get", "/api/v1/finance/supplier-payments/{payment_id}"): ["fin.payable.read"],
     ("post", "/api/v1/finance/supplier-payments/{payment_id}/allocations"): ["fin.payable.write"],
     ("get", "/api/v1/finance/payables/ageing"): ["fin.payable.read"],
+    ("get", "/api/v1/finance/profit-and-loss"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/balance-sheet"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/cash-report"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/accounts/{account_id}/ledger"): ["fin.ledger.read"],
 }
 
 

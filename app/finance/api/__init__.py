@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.handlers import HTTPRouteHandler
 
-from app.finance.api import chart, cost_centres, ledger, payables, settings, taxes
+from app.finance.api import chart, cost_centres, ledger, payables, settings, statements, taxes
 
 ROUTES: list[HTTPRouteHandler] = [
     *ledger.ROUTES,
@@ -13,4 +13,5 @@ ROUTES: list[HTTPRouteHandler] = [
     *taxes.ROUTES,
     *cost_centres.ROUTES,
     *payables.ROUTES,
+    *statements.ROUTES,
 ]

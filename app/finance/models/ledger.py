@@ -114,6 +114,9 @@ class Entry(TenantBase, IdMixin, TimestampMixin):
         UniqueConstraint("reversal_of"),
         Index("ix_fin_entries_period_journal", "period_id", "journal"),
         Index("ix_fin_entries_source", "source_type", "source_id"),
+        # Statements of any date range read the lines of partial months by date, and the account
+        # ledger walks entries in date order (docs/finance-statements.md).
+        Index("ix_fin_entries_date", "entry_date", "id"),
     )
 
     journal: Mapped[str] = mapped_column(String(20))

@@ -431,9 +431,12 @@ def upgrade() -> None:
         op.f("ck_fin_settings_payment_terms"), "fin_settings", "payment_terms_days BETWEEN 0 AND 365"
     )
     op.execute("DROP TRIGGER IF EXISTS fin_entry_lines_balanced ON fin_entry_lines")
+    # Statements of any date range (docs/finance-statements.md): partial months' lines by date.
+    op.create_index("ix_fin_entries_date", "fin_entries", ["entry_date", "id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_fin_entries_date", table_name="fin_entries")
     op.execute(
         "CREATE CONSTRAINT TRIGGER fin_entry_lines_balanced"
         " AFTER INSERT OR UPDATE OR DELETE ON fin_entry_lines"
