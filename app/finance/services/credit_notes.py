@@ -82,31 +82,31 @@ async def left_to_credit(session: AsyncSession, invoice_id: int) -> list[LineLef
     ]
 
 
-def _requested(
-    raw: Sequence[Mapping[str, Any]], left: list[LineLeft]
-) -> list[tuple[LineLeft, Decimal, Decimal]]:
-    """(line, net, VAT) for each requested line; format problems are collected and raised together,
-    then the amounts are checked against what is left of their line."""
+def _parse_lines(
+    raw: Sequence[Mapping[str, Any]], left: list[LineLeft], problems: list[FieldError]
+) -> list[tuple[int, LineLeft, Decimal]]:
+    """(index, line, net) of each requested line; what is not acceptable goes to ``problems``."""
     by_no = {item.line.line_no: item for item in left}
-    problems: list[FieldError] = []
-    wanted: list[tuple[int, LineLeft | None, Decimal]] = []
+    out: list[tuple[int, LineLeft, Decimal]] = []
     seen: set[int] = set()
     for i, values in enumerate(raw):
         no = values.get("line_no")
         item = by_no.get(no) if isinstance(no, int) and not isinstance(no, bool) else None
+        net = clean_amount(values.get("amount"), f"lines.{i}.amount", problems)
         if item is None:
             problems.append(FieldError(f"lines.{i}.line_no", lazy("The invoice has no such line.")))
-        elif no in seen:
-            problems.append(
-                FieldError(f"lines.{i}.line_no", lazy("Each line can be credited once per note."))
-            )
+        elif item.line.line_no in seen:
+            problems.append(FieldError(f"lines.{i}.line_no", lazy("Each line only once.")))
         else:
-            seen.add(no)  # type: ignore[arg-type]
-        wanted.append((i, item, clean_amount(values.get("amount"), f"lines.{i}.amount", problems)))
-    raise_problems(problems)
+            seen.add(item.line.line_no)
+            out.append((i, item, net))
+    return out
+
+
+def _credits(requested: list[tuple[int, LineLeft, Decimal]]) -> list[tuple[LineLeft, Decimal, Decimal]]:
+    """(line, net, VAT) of each requested line, none above what is left of its line."""
     out = []
-    for i, item, net in wanted:
-        assert item is not None
+    for i, item, net in requested:
         if net > item.net:
             raise errors.CreditExceedsLine(f"lines.{i}.amount", max(item.net, ZERO))
         tax = item.tax if net == item.net else min(tax_of(net, item.line.tax_rate), item.tax)
@@ -137,13 +137,13 @@ async def issue_credit_note(
     text = " ".join(str(memo or "").split())
     if len(text) > 1000:
         problems.append(FieldError("memo", lazy("Use at most {n} characters."), {"n": 1000}))
-    raise_problems(problems)
-
     left = await left_to_credit(session, invoice.id)
+    requested = _parse_lines(lines, left, problems) if lines is not None else []
+    raise_problems(problems)
     if lines is None:
         credits = [(item, item.net, item.tax) for item in left if item.net > 0 or item.tax > 0]
     else:
-        credits = _requested(lines, left)
+        credits = _credits(requested)
     subtotal = sum((net for _, net, _ in credits), ZERO)
     tax_total = sum((tax for _, _, tax in credits), ZERO)
     total = subtotal + tax_total
