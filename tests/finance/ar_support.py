@@ -12,20 +12,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, SalesOrder
-from app.finance.models import EntryLine, FinanceSettings, Invoice
 from app.finance.models import Account as LedgerAccount
+from app.finance.models import EntryLine, FinanceSettings, Invoice
 from app.finance.services.receivables import invoice_order
 from app.finance.services.setup import ensure_finance
 from app.kernel.context import Actor
 from app.security.principal import Principal, load_user_principal
 from tenants.service import in_tenant
 from tests.crm.factories.sales import account_row, order_row, product_row
-from tests.tenants.conftest import make_tenant  # noqa: F401  (fixture)
 from tests.world import TenantWorld
 
 _years = itertools.count(1961)
@@ -130,18 +128,23 @@ def on(year: int, month: int, day: int) -> date:
     return date(year, month, day)
 
 
-@pytest.fixture
-async def books(make_tenant: Any) -> TenantWorld:  # noqa: F811
-    """A fresh tenant keeping its books on 企业会计准则 (its language is Chinese)."""
-    tenant: TenantWorld = await make_tenant("ar", locale="zh_Hans")
-    async with in_tenant(tenant.slug) as (session, _):
-        await ensure_finance(session)
-    return tenant
-
-
 async def invoiced(
     session: AsyncSession, account: Account, lines: list[tuple[str, str, str]], issued: date | None = None
 ) -> Invoice:
     """A confirmed order of ``lines`` for ``account``, invoiced on ``issued`` (today by default)."""
     order = await draft_order(session, account, lines, status="confirmed")
     return await invoice_order(session, None, order.id, on=issued)
+
+
+async def events_of(tenant: TenantWorld, topic: str) -> list[dict[str, Any]]:
+    """The payloads ``tenant`` published on ``topic``, oldest first."""
+    from app.kernel.db import get_database
+    from app.kernel.outbox import OutboxEvent
+
+    async with get_database().shared_session() as s:
+        rows = await s.execute(
+            select(OutboxEvent.payload)
+            .where(OutboxEvent.topic == topic, OutboxEvent.tenant_id == tenant.id)
+            .order_by(OutboxEvent.id)
+        )
+        return list(rows.scalars())

@@ -13,12 +13,10 @@ from app.finance.services.credit_notes import issue_credit_note
 from app.finance.services.payments_in import receive_payment
 from app.finance.services.posting import PostingLine, PostingRequest, post
 from app.kernel.errors import NotFound, ValidationFailed
-from tests.finance.ar_support import (  # noqa: F401  (fixtures)
+from tests.finance.ar_support import (
     as_admin,
-    books,
     customer,
     invoiced,
-    make_tenant,
     on,
     past_year,
 )
@@ -67,7 +65,8 @@ async def test_ageing_as_of_a_date_rebuilds_what_was_open_then(books):
         later = await ageing(session, on(y, 7, 10))
     mine = {r.name: r for r in report.rows if r.account_id in (alpha.id, beta.id)}
     assert mine["Alpha 甲"].buckets == {
-        "current": D("113.00"), "d1_30": D("113.00"), "d31_60": D("0"), "d61_90": D("0"), "over_90": D("63.00"),
+        "current": D("113.00"), "d1_30": D("113.00"), "d31_60": D("0"), "d61_90": D("0"),
+        "over_90": D("63.00"),
     }  # fmt: skip
     assert (mine["Alpha 甲"].open_total, mine["Alpha 甲"].unallocated, mine["Alpha 甲"].invoices) == (
         D("289.00"),

@@ -15,13 +15,11 @@ from app.finance.services.ar_reports import check_receivables
 from app.finance.services.credit_notes import issue_credit_note, left_to_credit
 from app.finance.services.payments_in import receive_payment
 from app.kernel.errors import NotFound, ValidationFailed
-from tests.finance.ar_support import (  # noqa: F401  (fixtures)
+from tests.finance.ar_support import (
     as_admin,
-    books,
     customer,
     entry_lines,
     invoiced,
-    make_tenant,
     on,
     past_year,
     written,
@@ -76,7 +74,7 @@ async def test_crediting_everything_left_brings_revenue_and_vat_back_to_zero(boo
         buyer = await customer(session, "Rounding Co")
         invoice = await invoiced(session, buyer, [("33.33", "1", "13"), ("10.00", "3", "6")], on(year, 5, 2))
         assert invoice.total == D("33.33") + D("4.33") + D("30.00") + D("1.80")
-        # 11.11 at 13 % is 1.44 (1.4443); what is left after it is 22.22 with 2.89 of VAT, not 2.89 rounded again
+        # 11.11 at 13 % is 1.44 (1.4443); the rest is 22.22 with the 2.89 of VAT left, not 22.22 × 13 %
         first = await issue_credit_note(session, admin, invoice.id, lines=[{"line_no": 1, "amount": "11.11"}])
         rest = await issue_credit_note(session, admin, invoice.id)
         assert (first.tax_total, rest.subtotal, rest.tax_total) == (D("1.44"), D("52.22"), D("4.69"))

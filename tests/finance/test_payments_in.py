@@ -17,17 +17,14 @@ from app.finance.models import Account, Allocation, Entry, Invoice, Payment
 from app.finance.services import invoices as invoice_reads
 from app.finance.services.ar_reports import check_receivables
 from app.finance.services.payments_in import allocate, bank_accounts, receive_payment, unallocated
-from app.kernel.db import get_database
 from app.kernel.errors import NotFound, ValidationFailed
-from app.kernel.outbox import OutboxEvent
 from tenants.service import in_tenant
-from tests.finance.ar_support import (  # noqa: F401  (fixtures)
+from tests.finance.ar_support import (
     as_admin,
-    books,
     customer,
     entry_lines,
+    events_of,
     invoiced,
-    make_tenant,
     on,
     past_year,
     written,
@@ -94,14 +91,7 @@ async def test_a_receipt_is_posted_allocated_in_part_and_the_rest_allocated_late
         ).all()
         assert dates[:2] == [(D("279.00"), on(year, 2, 10)), (D("300.00"), on(year, 2, 10))]
         assert await check_receivables(session) == []
-    async with get_database().shared_session() as s:
-        payloads = [
-            p
-            for p in (
-                await s.execute(select(OutboxEvent.payload).where(OutboxEvent.topic == PAYMENT_RECEIVED))
-            ).scalars()
-            if p["payment_id"] == payment.id
-        ]
+    payloads = await events_of(books, PAYMENT_RECEIVED)
     assert payloads[0]["unallocated"] == "421.00"
     assert [a["amount"] for a in payloads[0]["allocations"]] == ["279.00", "300.00"]
 
@@ -170,22 +160,24 @@ async def test_every_refused_receipt_writes_nothing(books):
             "allocations": [{"invoice_id": ids["mine"], "amount": "279.00"}],
         } | changes
 
+    def to(invoice: str | int, amount: str) -> dict[str, Any]:
+        return {"invoice_id": ids[invoice] if isinstance(invoice, str) else invoice, "amount": amount}
+
     cases: list[tuple[dict[str, Any], type[Exception], str, str | None]] = [
-        (receipt(allocations=[{"invoice_id": ids["mine"], "amount": "279.01"}]), errors.PaymentExceedsOpenAmount,
+        (receipt(allocations=[to("mine", "279.01")]), errors.PaymentExceedsOpenAmount,
          "payment_exceeds_open_amount", "allocations.0.amount"),
-        (receipt(amount="200.00"), errors.AllocationsExceedPayment, "allocations_exceed_payment", "allocations"),
-        (receipt(allocations=[{"invoice_id": ids["theirs"], "amount": "1"}]), errors.InvoiceOfAnotherCustomer,
+        (receipt(amount="200.00"), errors.AllocationsExceedPayment, "allocations_exceed_payment",
+         "allocations"),
+        (receipt(allocations=[to("theirs", "1")]), errors.InvoiceOfAnotherCustomer,
          "invoice_of_another_customer", "allocations.0.invoice_id"),
-        (receipt(allocations=[{"invoice_id": 987654321, "amount": "1"}]), errors.UnknownInvoice,
-         "unknown_invoice", "allocations.0.invoice_id"),
-        (receipt(allocations=[{"invoice_id": ids["cn"], "amount": "1"}]), errors.UnknownInvoice,
-         "unknown_invoice", "allocations.0.invoice_id"),
+        (receipt(allocations=[to(987654321, "1")]), errors.UnknownInvoice, "unknown_invoice",
+         "allocations.0.invoice_id"),
+        (receipt(allocations=[to("cn", "1")]), errors.UnknownInvoice, "unknown_invoice",
+         "allocations.0.invoice_id"),
         (receipt(currency="USD"), errors.CurrencyMismatch, "currency_mismatch", "currency"),
         (receipt(account_id=987654321), errors.UnknownCustomer, "unknown_customer", "account_id"),
-        (receipt(amount="-5", payment_date="2999-01-01", method="barter", account_id=""), ValidationFailed,
-         "validation_failed", None),
-        (receipt(allocations=[{"invoice_id": ids["mine"], "amount": "1"}, {"invoice_id": ids["mine"], "amount": "2"}]),
-         ValidationFailed, "validation_failed", "allocations.1.invoice_id"),
+        (receipt(allocations=[to("mine", "1"), to("mine", "2")]), ValidationFailed, "validation_failed",
+         "allocations.1.invoice_id"),
     ]  # fmt: skip
     for data, error, code, field in cases:
         async with as_admin(books) as (session, admin):
