@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from litestar.handlers import HTTPRouteHandler
 
-from app.finance.api import ledger
+from app.finance.api import ledger, receivables
 
-ROUTES: list[HTTPRouteHandler] = [*ledger.ROUTES]
+ROUTES: list[HTTPRouteHandler] = [*ledger.ROUTES, *receivables.ROUTES]
