@@ -253,6 +253,17 @@ async def find_accounts(session: Any, q: str = "", *, limit: int = 20) -> list[t
     return [(ident, name) for ident, name in rows.all()]
 
 
+def account_ids_named(q: str) -> Any:
+    """A SELECT of the ids of accounts whose name contains ``q`` (case-insensitive), for a
+    ``Model.account_id.in_(...)`` filter in another context's list. No record rules."""
+    from sqlalchemy import select
+
+    from app.crm.models import Account
+
+    text = (q or "").strip().replace("%", "").replace("_", "")[:100]
+    return select(Account.id).where(Account.name.ilike(f"%{text}%"))
+
+
 # --- receivables for collections (CRM-5 reads FIN-2) -------------------------------------------
 # Finance registers one source of open customer invoices at import; the collections board and
 # the account profile show what it returns for the accounts the reader may see. CRM passes the

@@ -27,7 +27,10 @@ from app.kernel.errors import DomainError, FieldError
 from app.kernel.i18n import lazy
 from app.kernel.web import DbSession
 from app.security.permissions import FIN_JOURNAL_POST, FIN_LEDGER_READ
+from portals.finance import invoices as invoice_pages
+from portals.finance import payments as payment_pages
 from portals.finance import periods as period_pages
+from portals.finance import receivable_reports as receivable_report_pages
 from portals.nav import NavItem, register
 from portals.web import FormState, flash, form_data, perm, principal, redirect, render
 
@@ -242,6 +245,9 @@ async def trial_balance(request: Request[Any, Any, Any], db: DbSession) -> Respo
 
 ROUTES: list[HTTPRouteHandler] = [
     *period_pages.ROUTES,
+    *invoice_pages.ROUTES,
+    *payment_pages.ROUTES,
+    *receivable_report_pages.ROUTES,
     account_list,
     entry_list,
     entry_new,

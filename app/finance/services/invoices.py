@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import Allocation, Invoice, InvoiceLine, Payment
@@ -78,19 +78,25 @@ def invoices_stmt(
         stmt = stmt.where(Invoice.kind == kind)
     if account_id is not None:
         stmt = stmt.where(Invoice.account_id == account_id)
-    if status == "open":
-        stmt = stmt.where(Invoice.kind == "invoice", OPEN_AMOUNT > 0)
-    elif status == "overdue":
-        stmt = stmt.where(
-            Invoice.kind == "invoice", OPEN_AMOUNT > 0, Invoice.due_date < (today or tenant_today())
-        )
-    elif status == "paid":
-        stmt = stmt.where(Invoice.kind == "invoice", OPEN_AMOUNT <= 0)
+    if status is not None:
+        stmt = with_status(stmt, status, today or tenant_today())
     if date_from is not None:
         stmt = stmt.where(Invoice.issue_date >= date_from)
     if date_to is not None:
         stmt = stmt.where(Invoice.issue_date <= date_to)
     return stmt
+
+
+def with_status(stmt: Select[Any], status: str, today: date) -> Select[Any]:
+    """Narrow to invoices ``open`` (money open), ``overdue`` (open after the due date) or ``paid``
+    (nothing open: paid or credited)."""
+    if status == "open":
+        return stmt.where(Invoice.kind == "invoice", OPEN_AMOUNT > 0)
+    if status == "overdue":
+        return stmt.where(Invoice.kind == "invoice", OPEN_AMOUNT > 0, Invoice.due_date < today)
+    if status == "paid":
+        return stmt.where(Invoice.kind == "invoice", OPEN_AMOUNT <= 0)
+    return stmt.where(Invoice.id < 0)
 
 
 async def get_invoice(session: AsyncSession, invoice_id: int, *, kind: str | None = None) -> Invoice:
@@ -146,8 +152,3 @@ async def numbers_of(session: AsyncSession, ids: set[int]) -> dict[int, str]:
         return {}
     rows = await session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(ids)))
     return dict(rows.all())
-
-
-def open_on(as_of: date) -> Any:
-    """Invoices issued on or before ``as_of`` (for reports as of a date)."""
-    return and_(Invoice.kind == "invoice", Invoice.issue_date <= as_of)

@@ -176,7 +176,7 @@ async def invoice_of_order(session: AsyncSession, order_id: int) -> Invoice | No
 
 
 async def invoice_order(
-    session: AsyncSession, principal: Principal | None, order_id: int, *, on: date | None = None
+    session: AsyncSession, principal: Principal | None, order_id: int, *, on: date | str | None = None
 ) -> Invoice:
     """Issue the customer invoice of a confirmed or fulfilled order, dated ``on`` (the tenant's
     today by default), and post its entry. An order already invoiced returns its invoice."""
