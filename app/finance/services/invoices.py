@@ -152,3 +152,13 @@ async def numbers_of(session: AsyncSession, ids: set[int]) -> dict[int, str]:
         return {}
     rows = await session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(ids)))
     return dict(rows.all())
+
+
+async def get_customer_invoice(session: AsyncSession, account_id: int, invoice_id: int) -> Invoice:
+    """One invoice or credit note of the customer ``account_id`` (the customer portal's record
+    rule): another account's is NotFound, exactly like one that does not exist."""
+    stmt = select(Invoice).where(Invoice.id == invoice_id, Invoice.account_id == account_id)
+    invoice = (await session.execute(stmt)).scalar_one_or_none()
+    if invoice is None:
+        raise NotFound(lazy("invoice"))
+    return invoice
