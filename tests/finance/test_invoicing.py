@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.crm.errors import InvalidState
+from app.crm.interface import mark_order_invoiced
 from app.crm.models import SalesOrder
 from app.crm.services import order_status
 from app.finance.errors import CurrencyMismatch, OrderNotInvoiceable, UnknownTaxRate
@@ -120,6 +121,21 @@ async def test_invoicing_on_confirmation_does_not_invoice_again_on_delivery(book
         assert await session.scalar(select(func.count()).select_from(Invoice)) == 1
         assert await session.scalar(select(func.count()).select_from(Entry)) == 1
         assert again.number == delivered.invoice_ref
+
+
+async def test_an_order_invoiced_outside_tessera_is_still_delivered(books):
+    await set_finance(books, invoice_on="fulfilled")
+    async with as_admin(books) as (session, admin):
+        order = await draft_order(session, await customer(session, "Outside Co"), LINES)
+        await order_status.confirm_order(session, admin, order.id)
+        await mark_order_invoiced(session, order.id, "EXT-0042")  # "Record invoice" on the order page
+        delivered = await order_status.fulfil_order(session, admin, order.id)
+        assert (delivered.status, delivered.invoice_ref, delivered.fulfilled_at is not None) == (
+            "invoiced",
+            "EXT-0042",
+            True,
+        )
+        assert await session.scalar(select(func.count()).select_from(Invoice)) == 0
 
 
 async def test_an_order_is_invoiced_by_hand_once_and_a_draft_not_at_all(books):

@@ -342,10 +342,16 @@ def invoice_payload(invoice: Invoice) -> dict[str, Any]:
 async def invoice_at_step(
     session: AsyncSession, principal: Principal | None, order_id: int, step: str
 ) -> None:
-    """Invoice the order if the tenant invoices at ``step`` ("confirmed" or "fulfilled")."""
+    """Invoice the order if the tenant invoices at ``step`` ("confirmed" or "fulfilled"). An
+    order CRM already records as invoiced with an invoice issued outside Tessera (the sales order
+    page's "Record invoice") is left alone, so its delivery can still be recorded."""
     settings = await finance_settings(session)
-    if settings.invoice_on == step:
-        await invoice_order(session, principal, order_id)
+    if settings.invoice_on != step:
+        return
+    order = await crm.sales_order_for_finance(session, order_id)
+    if order["status"] == "invoiced" and await invoice_of_order(session, order_id) is None:
+        return
+    await invoice_order(session, principal, order_id)
 
 
 async def invoice_on_confirmation(session: Any, principal: Any, order_id: int) -> None:
