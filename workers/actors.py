@@ -27,6 +27,7 @@ from dramatiq.middleware import Middleware
 # Subscriptions register on import; the relay and the workers must both know all of them.
 import app.crm.handlers
 import app.crm.jobs
+import app.finance.handlers  # CRM's order listeners: confirming an order in a job invoices it too
 import app.notifications.handlers
 import app.security.handlers  # noqa: F401
 import tenants.spares  # noqa: F401  (registers the spare-schema refill job)

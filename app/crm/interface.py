@@ -6,7 +6,7 @@ react to the events in app/crm/events.py.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -159,14 +159,47 @@ async def notify_order_listeners(session: Any, principal: Any, step: str, order_
         await listener(session, principal, order_id)
 
 
-async def sales_order_for_finance(session: Any, order_id: int) -> dict[str, Any]:
+async def sales_order_for_finance(session: Any, order_id: int, *, lock: bool = False) -> dict[str, Any]:
     """One sales order as finance reads it: the ``crm.sales_order_confirmed`` payload (lines with
     money as decimal strings) plus ``status``, ``discount_total``, ``invoice_ref`` and the
     moments of each step. Raises ``NotFound`` for an unknown id. No record rules: a context
-    reads it, not a person."""
+    reads it, not a person. ``lock`` takes the order's row ``FOR UPDATE`` (as confirming and
+    invoicing do), so two invoicings of one order run one after the other."""
     from app.crm.services.order_status import order_document
 
-    return await order_document(session, order_id)
+    return await order_document(session, order_id, lock=lock)
+
+
+async def orders_to_invoice(session: Any, *, limit: int = 200) -> list[dict[str, Any]]:
+    """Confirmed or fulfilled orders not invoiced yet, oldest confirmation first: ``id``,
+    ``number``, ``account_id``, ``account_name``, ``status``, ``currency``, ``total`` (Decimal),
+    ``order_date``, ``confirmed_at``, ``fulfilled_at``. No record rules (finance's reading)."""
+    from sqlalchemy import select
+
+    from app.crm.models import Account, SalesOrder
+
+    rows = await session.execute(
+        select(SalesOrder, Account.name)
+        .join(Account, Account.id == SalesOrder.account_id)
+        .where(SalesOrder.status.in_(("confirmed", "fulfilled")))
+        .order_by(SalesOrder.confirmed_at, SalesOrder.id)
+        .limit(limit)
+    )
+    return [
+        {
+            "id": o.id,
+            "number": o.number,
+            "account_id": o.account_id,
+            "account_name": name,
+            "status": o.status,
+            "currency": o.currency,
+            "total": o.total,
+            "order_date": o.order_date,
+            "confirmed_at": o.confirmed_at,
+            "fulfilled_at": o.fulfilled_at,
+        }
+        for o, name in rows.all()
+    ]
 
 
 async def mark_order_invoiced(session: Any, order_id: int, invoice_ref: str) -> None:
@@ -228,17 +261,97 @@ async def product_categories(session: Any) -> list[str]:
     return await categories(session)
 
 
-async def account_names(session: Any, ids: set[int]) -> dict[int, str]:
-    """The names of the customer accounts ``ids`` (finance's ledger shows a line's partner by
-    name). Unknown ids are absent. No record rules: a context reads it, not a person."""
+async def account_names(session: Any, ids: Iterable[int]) -> dict[int, str]:
+    """The names of the accounts ``ids`` (merged-away ones included). No record rules."""
     from sqlalchemy import select
 
     from app.crm.models import Account
 
-    if not ids:
+    wanted = set(ids)
+    if not wanted:
         return {}
-    rows = await session.execute(select(Account.id, Account.name).where(Account.id.in_(ids)))
-    return {account_id: name for account_id, name in rows.all()}
+    rows = await session.execute(select(Account.id, Account.name).where(Account.id.in_(wanted)))
+    return dict(rows.all())
+
+
+async def find_accounts(session: Any, q: str = "", *, limit: int = 20) -> list[tuple[int, str]]:
+    """Live accounts (not merged away, not archived) whose name contains ``q``, by name: a
+    picker for finance's forms (a customer paying). No record rules: finance sees every customer."""
+    from sqlalchemy import select
+
+    from app.crm.models import Account
+
+    stmt = select(Account.id, Account.name).where(
+        Account.merged_into_id.is_(None), Account.archived_at.is_(None)
+    )
+    text = (q or "").strip().replace("%", "").replace("_", "")[:100]
+    if text:
+        stmt = stmt.where(Account.name.ilike(f"%{text}%"))
+    rows = await session.execute(stmt.order_by(Account.name, Account.id).limit(limit))
+    return [(ident, name) for ident, name in rows.all()]
+
+
+def account_ids_named(q: str) -> Any:
+    """A SELECT of the ids of accounts whose name contains ``q`` (case-insensitive), for a
+    ``Model.account_id.in_(...)`` filter in another context's list. No record rules."""
+    from sqlalchemy import select
+
+    from app.crm.models import Account
+
+    text = (q or "").strip().replace("%", "").replace("_", "")[:100]
+    return select(Account.id).where(Account.name.ilike(f"%{text}%"))
+
+
+# --- receivables for collections (CRM-5 reads FIN-2) -------------------------------------------
+# Finance registers one source of open customer invoices at import; the collections board and
+# the account profile show what it returns for the accounts the reader may see. CRM passes the
+# accounts as a SELECT of ``crm_accounts.id`` (already under the reader's record rules), so the
+# source filters with ``Invoice.account_id.in_(account_ids)`` in one statement.
+#
+#     async def open_invoices(session, account_ids, due_by: date | None) -> list[OpenReceivable]: ...
+#     register_receivables_source(open_invoices)
+
+
+@dataclass(frozen=True)
+class OpenReceivable:
+    """One customer invoice with money still open, as collections show it."""
+
+    invoice_id: int
+    number: str
+    account_id: int
+    issued_on: date
+    due_on: date
+    currency: str
+    total: Decimal
+    open_amount: Decimal
+    sales_order_id: int | None = None
+
+    def days_late(self, today: date) -> int:
+        return max(0, (today - self.due_on).days)
+
+
+ReceivablesSource = Callable[[Any, Any, date | None], Awaitable[list[OpenReceivable]]]
+_RECEIVABLES: list[ReceivablesSource] = []
+
+
+def register_receivables_source(source: ReceivablesSource) -> ReceivablesSource:
+    """Add the source of open invoices (usable as a decorator; idempotent)."""
+    if source not in _RECEIVABLES:
+        _RECEIVABLES.append(source)
+    return source
+
+
+def has_receivables() -> bool:
+    return bool(_RECEIVABLES)
+
+
+async def open_receivables(
+    session: Any, account_ids: Any, *, due_by: date | None = None
+) -> list[OpenReceivable]:
+    """Open invoices of ``account_ids`` (a SELECT of account ids), due on or before ``due_by``
+    when given, by due date."""
+    items = [item for source in _RECEIVABLES for item in await source(session, account_ids, due_by)]
+    return sorted(items, key=lambda i: (i.due_on, i.number))
 
 
 # --- the demo tenant ---------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import Account, Opportunity
-from app.crm.services import accounts, activities, contacts, customer_lists, timeline
+from app.crm.services import accounts, activities, collections, contacts, customer_lists, timeline
 from app.crm.services.account_summary import account_summary
+from app.crm.services.calendar import tenant_today
 from app.crm.services.opportunities import base_currency
 from app.kernel import i18n
 from app.kernel.db import utcnow
@@ -25,6 +26,7 @@ from app.security.permissions import (
     CRM_ACCOUNT_WRITE,
     CRM_OPPORTUNITY_READ,
     CRM_OPPORTUNITY_WRITE,
+    FIN_RECEIVABLE_READ,
 )
 from app.security.principal import Principal
 from app.security.record_rules import can_write, restrict
@@ -109,6 +111,9 @@ async def profile_page(
         "can_add_deal": p.can(CRM_OPPORTUNITY_WRITE),
         "can_invite": p.can(ADMIN_USERS_MANAGE),
         "now_utc": utcnow(),
+        "receivables": await collections.account_receivables(db, p, account.id),
+        "can_read_receivables": p.can(FIN_RECEIVABLE_READ),
+        "today": tenant_today(),
     }
     return render(request, "crm/account.html", status=status, **ctx)
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from litestar.handlers import HTTPRouteHandler
 
-from portals.customer import home, invites, orders, signup, surveys, tickets
+from portals.customer import home, invites, invoices, orders, signup, surveys, tickets
 
 ROUTES: list[HTTPRouteHandler] = [
     *home.ROUTES,
     *invites.ROUTES,
+    *invoices.ROUTES,
     *orders.ROUTES,
     *signup.ROUTES,
     *surveys.ROUTES,

@@ -31,8 +31,11 @@ from app.kernel.web import DbSession
 from app.security.permissions import FIN_JOURNAL_POST, FIN_LEDGER_READ
 from portals.finance import chart as chart_pages
 from portals.finance import cost_centres as cost_centre_pages
+from portals.finance import invoices as invoice_pages
 from portals.finance import payables
+from portals.finance import payments as payment_pages
 from portals.finance import periods as period_pages
+from portals.finance import receivable_reports as receivable_report_pages
 from portals.finance import settings as settings_pages
 from portals.finance import statements as statement_pages
 from portals.finance import taxes as tax_pages
@@ -247,6 +250,9 @@ ROUTES: list[HTTPRouteHandler] = [
     *cost_centre_pages.ROUTES,
     *payables.ROUTES,
     *statement_pages.ROUTES,
+    *invoice_pages.ROUTES,
+    *payment_pages.ROUTES,
+    *receivable_report_pages.ROUTES,
     entry_list,
     entry_new,
     entry_create,

@@ -461,7 +461,10 @@ async def _board(
     owners' names: what the page and its export both show."""
     owner_id = optional_id(request.query_params.get("owner"))
     board = await collections.collection_board(db, principal(request), owner_id=owner_id)
-    names = await reps.user_names(db, (r.owner_id for r in board.reps))
+    owners = [r.owner_id for r in board.reps] + [
+        i.owner_id for i in (*board.invoices_overdue, *board.invoices_due)
+    ]
+    names = await reps.user_names(db, owners)
     return board, owner_id, names
 
 

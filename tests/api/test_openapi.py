@@ -115,6 +115,16 @@ OPERATIONS = {
     ("get", "/api/v1/finance/balance-sheet"): ["fin.ledger.read"],
     ("get", "/api/v1/finance/cash-report"): ["fin.ledger.read"],
     ("get", "/api/v1/finance/accounts/{account_id}/ledger"): ["fin.ledger.read"],
+    ("get", "/api/v1/finance/invoices"): ["fin.receivable.read"],
+    ("post", "/api/v1/finance/invoices"): ["fin.receivable.write"],
+    ("get", "/api/v1/finance/invoices/{invoice_id}"): ["fin.receivable.read"],
+    ("post", "/api/v1/finance/invoices/{invoice_id}/credit-notes"): ["fin.receivable.write"],
+    ("get", "/api/v1/finance/payments"): ["fin.receivable.read"],
+    ("post", "/api/v1/finance/payments"): ["fin.receivable.write"],
+    ("get", "/api/v1/finance/payments/{payment_id}"): ["fin.receivable.read"],
+    ("post", "/api/v1/finance/payments/{payment_id}/allocations"): ["fin.receivable.write"],
+    ("get", "/api/v1/finance/receivables/ageing"): ["fin.receivable.read"],
+    ("get", "/api/v1/finance/customers/{account_id}/statement"): ["fin.receivable.read"],
 }
 
 

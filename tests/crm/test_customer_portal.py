@@ -85,7 +85,14 @@ async def test_customers_start_at_the_portal_and_see_only_its_navigation(app, ac
         home = await b.get("/portal")
     assert (start.status_code, start.headers["location"]) == (303, "/portal")
     assert home.status_code == 200
-    assert nav_links(home.text) == ["/portal", "/portal/orders", "/portal/tickets", "/portal/surveys"]
+    # Invoices: finance registers the customer's documents (app/finance/handlers.py).
+    assert nav_links(home.text) == [
+        "/portal",
+        "/portal/orders",
+        "/portal/tickets",
+        "/portal/surveys",
+        "/portal/invoices",
+    ]
     assert f"Customer {shop.a.account_id}" not in home.text
     assert "Welcome, Person a" in home.text
 
@@ -328,6 +335,7 @@ async def test_invoices_appear_only_once_a_context_registers_customer_documents(
     from portals import nav
     from portals.customer.support import INVOICES_NAV
 
+    monkeypatch.setattr(interface, "_DOCUMENT_SOURCES", [])  # finance registers one on import
     async with customer_browser(app, acme, shop.a.email) as b:
         assert (await b.get("/portal/invoices")).status_code == 404
         invoiced = shop.orders["invoiced"]

@@ -24,6 +24,9 @@ from tenants.service import in_tenant
 from tests.crm.factories.sales import account_row, product_row
 from tests.crm.support import acting_as, outbox_count, table_counts
 
+# CRM's own order steps: finance's listeners are detached (tests/crm/conftest.py).
+pytestmark = pytest.mark.usefixtures("crm_orders_alone")
+
 TABLES = ("crm_sales_orders", "crm_sales_order_lines", "crm_accounts")
 
 

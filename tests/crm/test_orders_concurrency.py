@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from app.crm.errors import InvalidState
@@ -20,6 +21,9 @@ from app.kernel.outbox import OutboxEvent
 from tenants.service import in_tenant
 from tests.crm.factories.sales import account_row, order_row, product_row
 from tests.crm.support import acting_as
+
+# CRM's own order steps: finance's listeners are detached (tests/crm/conftest.py).
+pytestmark = pytest.mark.usefixtures("crm_orders_alone")
 
 
 async def confirmations_of(order_id: int) -> int:

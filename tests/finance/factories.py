@@ -150,3 +150,53 @@ async def make_supplier_payment(session: AsyncSession, tenant: Any, marker: str)
         ),
     )
     return payment.id
+
+
+# --- receivables (FIN-2) ----------------------------------------------------------------------
+
+
+async def _invoice_for(session: AsyncSession, account_id: int, marker: str) -> int:
+    """A confirmed one-line order of ``account_id`` invoiced today, at the tenant's first VAT rate."""
+    from sqlalchemy import select
+
+    from app.crm.models import Account as Customer
+    from app.finance.models import TaxRate
+    from app.finance.services.receivables import invoice_order
+    from tests.crm.factories.sales import order_row, product_row
+
+    await ensure_finance(session)
+    rate = (await session.execute(select(TaxRate.rate).order_by(TaxRate.id).limit(1))).scalar_one()
+    product = await product_row(session, f"fin-{marker}"[:60], "100.00", str(rate), name=f"Product {marker}")
+    account = await session.get(Customer, account_id)
+    assert account is not None
+    order = await order_row(session, account, [(product, "1")], status="confirmed")
+    return (await invoice_order(session, None, order.id)).id
+
+
+@factory("fin_invoices")
+async def make_invoice(session: AsyncSession, tenant: Any, marker: str) -> int:
+    from tests.crm.factories.sales import account_row
+
+    account = await account_row(session, f"Customer {marker}", lifecycle_stage="customer")
+    return await _invoice_for(session, account.id, marker)
+
+
+@factory("fin_payments")
+async def make_payment(session: AsyncSession, tenant: Any, marker: str) -> int:
+    from app.finance.services.payments_in import receive_payment
+    from tests.crm.factories.sales import account_row
+
+    account = await account_row(session, f"Customer {marker}", lifecycle_stage="customer")
+    payment = await receive_payment(
+        session, None, {"account_id": account.id, "amount": "10.00", "reference": marker[:80]}
+    )
+    return payment.id
+
+
+@factory("fin_portal_invoices")
+async def make_portal_invoice(session: AsyncSession, tenant: Any, marker: str) -> int:
+    """An invoice of the tenant's customer carol (the customer portal's routes are walked as her)."""
+    from tests.crm.factories.portal import carols_customer
+
+    me = await carols_customer(session, tenant, marker)
+    return await _invoice_for(session, me.account_id, marker)

@@ -4,10 +4,15 @@ and the daily reminders to each contract's owner.
 await record_collection(session, principal, instalment_id,
                         {"amount": "5000.00", "received_on": "2027-01-16", "reference": "招行 8812"})
 board = await collection_board(session, principal, today)   # due in 30 days / overdue, per rep
+invoices = await account_receivables(session, principal, account_id)   # open invoices (FIN-2)
 
 An instalment's status is derived, never stored: paid when fully collected, overdue when its due
 date has passed with money open, partially paid when something came in, pending otherwise.
 Instalments follow their contract's record rules.
+
+Customer invoices are finance's (FIN-2): the board also shows the open invoices of the accounts
+the reader may see (record rules on accounts), read through ``app.crm.interface.open_receivables``
+— overdue ones and those due within the same horizon, per account owner.
 """
 
 from __future__ import annotations
@@ -22,13 +27,16 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.errors import InvalidState
+from app.crm.interface import OpenReceivable, has_receivables, open_receivables
 from app.crm.models import Account, Collection, Contract, PaymentInstalment
 from app.crm.services.calendar import tenant_today
 from app.crm.services.contracts import get_writable_contract, visible_contracts
 from app.crm.services.fields import clean_choice, clean_date, clean_money, clean_optional_text
+from app.crm.services.visibility import visible_account_ids
 from app.kernel.audit import audited
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
 from app.kernel.i18n import lazy, lazy_p
+from app.security.permissions import CRM_ORDER_READ, FIN_RECEIVABLE_READ
 from app.security.principal import Principal
 
 STATUS_LABELS = {
@@ -141,6 +149,16 @@ class RepTotals:
 
 
 @dataclass
+class InvoiceDue:
+    """An open customer invoice on the board, with its account's name and owner."""
+
+    invoice: OpenReceivable
+    account_name: str
+    owner_id: int | None
+    overdue: bool
+
+
+@dataclass
 class CollectionBoard:
     today: date
     horizon: date
@@ -149,6 +167,11 @@ class CollectionBoard:
     overdue_totals: dict[str, Decimal]
     due_totals: dict[str, Decimal]
     reps: list[RepTotals]
+    invoices_overdue: list[InvoiceDue] = field(default_factory=list)
+    invoices_due: list[InvoiceDue] = field(default_factory=list)
+    invoice_overdue_totals: dict[str, Decimal] = field(default_factory=dict)
+    invoice_due_totals: dict[str, Decimal] = field(default_factory=dict)
+    shows_invoices: bool = False
 
 
 def _add(totals: dict[str, Decimal], currency: str, amount: Decimal) -> None:
@@ -194,7 +217,56 @@ async def collection_board(
             _add(board.due_totals, contract.currency, item.open)
             _add(rep.due, contract.currency, item.open)
     board.reps = sorted(reps.values(), key=lambda r: (r.owner_id is None, r.owner_id or 0))
+    await _add_invoices(session, principal, board, owner_id)
     return board
+
+
+def reads_receivables(principal: Principal) -> bool:
+    """Who sees customer invoices in CRM: readers of orders or of receivables."""
+    return has_receivables() and (principal.can(CRM_ORDER_READ) or principal.can(FIN_RECEIVABLE_READ))
+
+
+async def _add_invoices(
+    session: AsyncSession, principal: Principal, board: CollectionBoard, owner_id: int | None
+) -> None:
+    """The open invoices of the visible accounts (of ``owner_id``'s accounts when given), overdue
+    or due by the horizon."""
+    if not reads_receivables(principal):
+        return
+    board.shows_invoices = True
+    accounts = visible_account_ids(principal)
+    if owner_id is not None:
+        accounts = accounts.where(Account.owner_id == owner_id)
+    items = await open_receivables(session, accounts, due_by=board.horizon)
+    if not items:
+        return
+    rows = await session.execute(
+        select(Account.id, Account.name, Account.owner_id).where(
+            Account.id.in_({i.account_id for i in items})
+        )
+    )
+    who = {ident: (name, owner) for ident, name, owner in rows.all()}
+    for item in items:
+        name, owner = who.get(item.account_id, ("", None))
+        late = item.due_on < board.today
+        due = InvoiceDue(item, name, owner, late)
+        if late:
+            board.invoices_overdue.append(due)
+            _add(board.invoice_overdue_totals, item.currency, item.open_amount)
+        else:
+            board.invoices_due.append(due)
+            _add(board.invoice_due_totals, item.currency, item.open_amount)
+
+
+async def account_receivables(
+    session: AsyncSession, principal: Principal, account_id: int
+) -> list[OpenReceivable] | None:
+    """The open invoices of one account the principal may see, by due date (None when the
+    principal does not read receivables in CRM, or no context supplies them)."""
+    if not reads_receivables(principal):
+        return None
+    accounts = visible_account_ids(principal).where(Account.id == account_id)
+    return await open_receivables(session, accounts)
 
 
 # --- reminders (app/crm/jobs/sales.py) -------------------------------------------------------

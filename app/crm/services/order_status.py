@@ -241,9 +241,14 @@ def timeline(order: SalesOrder) -> list[Step]:
     return steps
 
 
-async def order_document(session: AsyncSession, order_id: int) -> dict[str, Any]:
-    """The order as other contexts read it (app/crm/interface.py ``sales_order_for_finance``)."""
-    order = await session.get(SalesOrder, order_id, populate_existing=True)
+async def order_document(session: AsyncSession, order_id: int, *, lock: bool = False) -> dict[str, Any]:
+    """The order as other contexts read it (app/crm/interface.py ``sales_order_for_finance``);
+    ``lock`` takes its row ``FOR UPDATE`` first (the lock every status change takes)."""
+    if lock:
+        stmt = select(SalesOrder).where(SalesOrder.id == order_id).with_for_update()
+        order = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+    else:
+        order = await session.get(SalesOrder, order_id, populate_existing=True)
     if order is None:
         raise NotFound(lazy("sales order"))
     lines = await order_lines(session, order.id)

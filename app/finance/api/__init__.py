@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.handlers import HTTPRouteHandler
 
-from app.finance.api import chart, cost_centres, ledger, payables, settings, statements, taxes
+from app.finance.api import chart, cost_centres, ledger, payables, receivables, settings, statements, taxes
 
 ROUTES: list[HTTPRouteHandler] = [
     *ledger.ROUTES,
@@ -12,6 +12,7 @@ ROUTES: list[HTTPRouteHandler] = [
     *settings.ROUTES,
     *taxes.ROUTES,
     *cost_centres.ROUTES,
+    *receivables.ROUTES,
     *payables.ROUTES,
     *statements.ROUTES,
 ]
