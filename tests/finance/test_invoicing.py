@@ -225,3 +225,21 @@ async def test_two_simultaneous_confirmations_make_one_invoice(books):
         assert await session.scalar(select(func.count()).select_from(Invoice)) == 1
         assert await session.scalar(select(func.count()).select_from(Entry)) == 1
         assert await check_receivables(session) == []
+
+
+async def test_an_english_tenant_keeping_cny_books_on_the_ifrs_chart_invoices_chinese_vat(make_tenant):
+    tenant = await make_tenant("arifrs")  # English, CNY: IFRS-style chart with the PRC rates too
+    async with as_admin(tenant) as (session, admin):
+        buyer = await customer(session, "Shanghai Tools")
+        order = await draft_order(session, buyer, LINES)
+        confirmed = await order_status.confirm_order(session, admin, order.id)
+        assert confirmed.status == "invoiced"
+        invoice = (
+            await session.execute(select(Invoice).where(Invoice.sales_order_id == order.id))
+        ).scalar_one()
+        assert await entry_lines(session, invoice.entry_id) == [
+            ("1100", D("279.00"), D("0"), buyer.id),
+            ("4000", D("0"), D("250.00"), None),
+            ("2210", D("0"), D("26.00"), None),  # one output VAT line per rate
+            ("2210", D("0"), D("3.00"), None),
+        ]

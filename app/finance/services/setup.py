@@ -72,5 +72,6 @@ async def install_chart(session: AsyncSession, template: str, *, currency: str |
                 .where(Account.code == code, Account.parent_id.is_(None))
                 .values(parent_id=select(parent.c.id).where(parent.c.code == parent_code).scalar_subquery())
             )
-    await install_tax_rates(session, chosen)
+    base = (await session.execute(select(FinanceSettings.base_currency))).scalar_one()
+    await install_tax_rates(session, chosen, base)
     return chosen

@@ -4,7 +4,8 @@ purchases) post to, and the rate each product category uses by default.
 Rates are installed with the chart (``install_tax_rates``): for 企业会计准则 the PRC rates — 13 %
 (goods), 9 % (transport, construction, farm produce), 6 % (modern services), 3 % (small-scale
 levy), 0 % (exports) and exempt (免税) — on 222101 / 222102; for the IFRS-style chart a standard,
-reduced, zero and exempt rate on 2210 / 1170. Tenants add and change rates on the tax page.
+reduced, zero and exempt rate on 2210 / 1170, plus the PRC rates when the books are kept in CNY.
+Tenants add and change rates on the tax page.
 """
 
 from __future__ import annotations
@@ -36,8 +37,13 @@ DEFAULT_RATES: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
-async def install_tax_rates(session: AsyncSession, template: str) -> None:
-    """The template's default rates (idempotent: rates already there by code are kept)."""
+async def install_tax_rates(session: AsyncSession, template: str, currency: str | None = None) -> None:
+    """The template's default rates (idempotent: rates already there by code are kept). Books kept
+    in CNY also get the PRC rates whatever the chart — what a Chinese company's products carry
+    (13 / 9 / 6 %) must be invoiceable on an IFRS-style chart too."""
+    rates = DEFAULT_RATES[template]
+    if currency == "CNY" and template != "cas":
+        rates = rates + tuple(r for r in DEFAULT_RATES["cas"] if r[0] not in {c for c, _, _ in rates})
     accounts = STANDARD_ACCOUNTS[template]
     ids = dict(
         (
@@ -60,7 +66,7 @@ async def install_tax_rates(session: AsyncSession, template: str) -> None:
                     "input_account_id": ids[accounts["input_vat"]],
                     "active": True,
                 }
-                for code, name, rate in DEFAULT_RATES[template]
+                for code, name, rate in rates
             ]
         )
         .on_conflict_do_nothing(index_elements=["code"])
