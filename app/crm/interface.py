@@ -153,6 +153,12 @@ def register_order_listener(step: str, listener: OrderListener) -> OrderListener
     return listener
 
 
+def invoicing_in_books() -> bool:
+    """Whether a context issues invoices from order steps (finance registered its listeners):
+    CRM then offers no way to mark an order invoiced with a number from outside the books."""
+    return any(ORDER_LISTENERS.values())
+
+
 async def notify_order_listeners(session: Any, principal: Any, step: str, order_id: int) -> None:
     """Run the listeners of ``step`` (called by CRM's order services only)."""
     for listener in ORDER_LISTENERS[step]:

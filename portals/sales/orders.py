@@ -18,6 +18,7 @@ from litestar.params import FromPath
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.crm import interface as crm_interface
 from app.crm.models import Account, Quote, SalesOrder
 from app.crm.services import order_status, orders
 from app.crm.services.calendar import tenant_today
@@ -248,6 +249,9 @@ async def _detail(
         editable=editable,
         can_confirm=can_write(order, p, CRM_ORDER_CONFIRM),
         can_invoice=p.can(FIN_RECEIVABLE_WRITE) and order.status in ("confirmed", "fulfilled"),
+        # Finance issues invoices itself (it listens to order steps): offer its "Issue the
+        # invoice" instead of recording a number from outside, which would bypass the books.
+        books_invoice=crm_interface.invoicing_in_books(),
         can_contract=p.can("crm.contract.write") and order.status != "cancelled",
         steps=order_status.timeline(order),
         quote=quote,

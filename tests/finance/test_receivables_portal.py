@@ -9,6 +9,9 @@ import re
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
+from app.crm.models import SalesOrder
 from app.finance.services.receivables import tenant_today
 from tenants.service import in_tenant
 from tests.finance.ar_support import customer, draft_order, set_finance, written
@@ -178,3 +181,23 @@ async def test_sales_reps_have_no_receivables_pages(app, acme):
         assert (await b.post(f"/finance/orders/{order}/invoice", {})).status_code == 403
         home = await b.get("/")
     assert "/finance/invoices" not in home.text
+
+
+async def test_the_sales_order_page_issues_the_invoice_in_finance_not_a_number_from_outside(app, acme):
+    _, order, number = await an_order(acme)  # confirmed, not invoiced (as under invoicing on delivery)
+    async with signed_in(app, acme, "bob") as b:
+        page = await b.get(f"/sales/orders/{order}")
+        assert "Issue the invoice" in page.text
+        assert f'action="/finance/orders/{order}/invoice"' in page.text
+        assert "Mark invoiced" not in page.text  # recording an outside number would bypass the books
+        issued = await b.post(f"/finance/orders/{order}/invoice", {})
+        assert issued.status_code == 303
+        invoice = await b.get(issued.headers["location"])
+    assert number in invoice.text
+    async with in_tenant(acme.slug) as (session, _):
+        row = await session.execute(
+            select(SalesOrder.status, SalesOrder.invoice_ref).where(SalesOrder.id == order)
+        )
+        status, ref = row.one()
+    assert status == "invoiced"
+    assert (ref or "").startswith("INV-")
