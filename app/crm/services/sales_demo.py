@@ -4,7 +4,7 @@
 
 Built on the accounts the customers seeder created (nothing happens with fewer than 20): a
 product catalogue (printers, scanners, supplies, services, software) with a dealer price list
-and an export list in USD; a year of sales orders per account — delivered and invoiced ones in
+and an export list in USD; a year of sales orders per account — delivered ones (finance invoices them) in
 the past, confirmed and draft ones now, a few cancelled — priced with the one rounding rule;
 quotes in every status; and maintenance contracts with quarterly schedules, collections and an
 overdue instalment or two. Rows are written directly with their past dates, so no events are
@@ -198,9 +198,8 @@ async def _orders(
             # A churned customer stopped ordering more than half a year ago.
             day = today - timedelta(days=rnd.randint(200 if account.lifecycle_stage == "churned" else 0, 360))
             age = (today - day).days
-            status = (
-                "invoiced" if age > 45 else "fulfilled" if age > 20 else "confirmed" if age > 3 else "draft"
-            )
+            # Invoicing is finance's (its demo invoices the confirmed orders through the books).
+            status = "fulfilled" if age > 20 else "confirmed" if age > 3 else "draft"
             if rnd.random() < 0.05:
                 status = "cancelled"
             order = SalesOrder(
@@ -222,9 +221,8 @@ async def _orders(
                 order.confirmed_at = _at(day, 11)
             if status in ("fulfilled", "invoiced"):
                 order.fulfilled_at = _at(day + timedelta(days=rnd.randint(5, 18)), 15)
-            if status == "invoiced":
-                order.invoiced_at = _at(day + timedelta(days=rnd.randint(19, 40)), 16)
-                order.invoice_ref = f"INV-{day.year}-{len(made) + 1:05d}"
+            if age > 45 and status != "cancelled":
+                rnd.randint(19, 40)  # (was the invoice's delay: keeps the demo's figures as they were)
             if status == "cancelled":
                 order.cancelled_at = _at(day + timedelta(days=2), 12)
                 order.cancel_reason = rnd.choice(
@@ -235,7 +233,7 @@ async def _orders(
             rows = [SalesOrderLine(order_id=order.id, **v) for v in _lines(rnd, catalogue)]
             session.add_all(rows)
             apply_totals(order, rows)
-            last_step = order.cancelled_at or order.invoiced_at or order.fulfilled_at or order.confirmed_at
+            last_step = order.cancelled_at or order.fulfilled_at or order.confirmed_at
             order.updated_at = last_step or order.created_at
             made.append(order)
             if status != "draft" and status != "cancelled" and account.lifecycle_stage == "prospect":
