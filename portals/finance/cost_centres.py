@@ -278,7 +278,7 @@ async def report_export(request: Request[Any, Any, Any], db: DbSession) -> Respo
     header = [
         _("Cost centre"),
         _("Cost centre name"),
-        _("Account"),
+        i18n.pgettext("ledger account", "Account"),
         _("Account name"),
         _("Income"),
         _("Expenses"),

@@ -23,7 +23,7 @@ from app.finance.models import Entry, Invoice, TaxRate
 from app.finance.services import credit_notes, invoices, receivables
 from app.kernel import i18n
 from app.kernel.errors import DomainError, FieldError, NotFound
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.permissions import FIN_RECEIVABLE_READ, FIN_RECEIVABLE_WRITE
 from portals.exports import ExportColumn, csv_export
@@ -73,7 +73,7 @@ TABLE = TableSpec(
         Column("due", lazy("Due"), sort=Invoice.due_date),
         Column("status", lazy("Status")),
         Column("total", lazy("Total"), sort=Invoice.total, align="right"),
-        Column("open", lazy("Open"), sort=invoices.OPEN_AMOUNT, align="right"),
+        Column("open", lazy_p("amount still owed", "Open"), sort=invoices.OPEN_AMOUNT, align="right"),
     ],
     default_sort="issued",
     default_direction="desc",
@@ -146,7 +146,7 @@ async def invoice_export(request: Request[Any, Any, Any], db: DbSession) -> Resp
         ExportColumn(lazy("Total"), lambda i: f"{i.total:.2f}"),
         ExportColumn(lazy("Paid"), lambda i: f"{i.paid:.2f}"),
         ExportColumn(lazy("Credited"), lambda i: f"{i.credited:.2f}" if i.kind == "invoice" else ""),
-        ExportColumn(lazy("Open"), lambda i: f"{invoices.open_amount(i):.2f}"),
+        ExportColumn(lazy_p("amount still owed", "Open"), lambda i: f"{invoices.open_amount(i):.2f}"),
         ExportColumn(lazy("Sales order"), lambda i: i.memo if i.kind == "invoice" else ""),
     ]
     return await csv_export(request, db, stmt, TABLE, columns, "invoices")

@@ -20,7 +20,7 @@ from app.finance.services.bills import BillInput, BillLineInput
 from app.finance.services.payables_input import tenant_today
 from app.kernel import i18n
 from app.kernel.errors import DomainError
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.permissions import FIN_PAYABLE_READ, FIN_PAYABLE_WRITE
 from portals.exports import ExportColumn, csv_export
@@ -86,7 +86,7 @@ def table(supplier_choices: list[tuple[str, str]] | None = None) -> TableSpec:
             Column("reference", lazy("Supplier's invoice")),
             Column("due", lazy("Due"), sort=Bill.due_date),
             Column("total", lazy("Total"), sort=Bill.total, align="right"),
-            Column("open", lazy("Open"), sort=Bill.total - Bill.paid, align="right"),
+            Column("open", lazy_p("amount still owed", "Open"), sort=Bill.total - Bill.paid, align="right"),
             Column("status", lazy("Status")),
         ],
         default_sort="date",
@@ -122,7 +122,8 @@ EXPORT = [
     ExportColumn(lazy("Total"), lambda r: str(r[0].total)),
     ExportColumn(lazy("Paid"), lambda r: str(r[0].paid)),
     ExportColumn(
-        lazy("Open"), lambda r: str(r[0].total - r[0].paid) if r[0].cancelled_on is None else "0.00"
+        lazy_p("amount still owed", "Open"),
+        lambda r: str(r[0].total - r[0].paid) if r[0].cancelled_on is None else "0.00",
     ),
     ExportColumn(lazy("Status"), lambda r: _status_text(r[0])),
     ExportColumn(lazy("Cancelled on"), lambda r: r[0].cancelled_on.isoformat() if r[0].cancelled_on else ""),

@@ -12,13 +12,13 @@ from babel import numbers
 
 from app.kernel import i18n
 from app.kernel.errors import DomainError, FieldError
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 
 SECTION = lazy("Finance")
 CSS = "/static/css/documents.css"
 
 STATUS_LABELS = {
-    "open": lazy("Open"),
+    "open": lazy_p("document status", "Open"),
     "overdue": lazy("Overdue"),
     "paid": lazy("Paid"),
     "cancelled": lazy("Cancelled"),

@@ -19,7 +19,7 @@ from app.finance.services import ar_reports, invoices, receivables
 from app.kernel import i18n
 from app.kernel.csvfile import csv_bytes
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.permissions import FIN_RECEIVABLE_READ
 from portals.exports import csv_download
@@ -79,7 +79,7 @@ async def ageing_export(request: Request[Any, Any, Any], db: DbSession) -> Respo
     headers = [
         lazy("Customer"),
         *(label for _key, label, _first, _last in ar_reports.BUCKETS),
-        lazy("Open"),
+        lazy_p("amount still owed", "Open"),
         lazy("Not allocated"),
         lazy("Balance"),
     ]

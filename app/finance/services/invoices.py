@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.finance.models import Allocation, Invoice, InvoiceLine, Payment
 from app.finance.services.receivables import tenant_today
 from app.kernel.errors import NotFound
-from app.kernel.i18n import lazy
+from app.kernel.i18n import lazy, lazy_p
 
 STATUS_LABELS = {
-    "open": lazy("Open"),
+    "open": lazy_p("document status", "Open"),
     "partially_paid": lazy("Partially paid"),
     "overdue": lazy("Overdue"),
     "paid": lazy("Paid"),
