@@ -61,8 +61,9 @@ async def confirm_order(session: AsyncSession, principal: Principal, order_id: i
         if account is not None and account.lifecycle_stage == "prospect":
             account.lifecycle_stage = "customer"
     await session.flush()
+    # Listeners work on this session: what they change of the order (finance marking it
+    # invoiced) is already on ``order`` (they load it with populate_existing).
     await notify_order_listeners(session, principal, "confirmed", order.id)
-    await session.refresh(order)
     await publish(session, SALES_ORDER_CONFIRMED, await confirmed_payload(session, order, lines, account))
     return order
 
@@ -125,7 +126,6 @@ async def fulfil_order(session: AsyncSession, principal: Principal, order_id: in
             order.status = "fulfilled"
     await session.flush()
     await notify_order_listeners(session, principal, "fulfilled", order.id)
-    await session.refresh(order)
     await publish(
         session,
         SALES_ORDER_FULFILLED,

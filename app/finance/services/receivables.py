@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm import interface as crm
@@ -63,9 +63,13 @@ def tenant_today() -> date:
 
 
 async def finance_settings(session: AsyncSession) -> FinanceSettings:
-    """The tenant's finance settings (base currency, ``invoice_on``, payment terms)."""
+    """The tenant's finance settings (base currency, ``invoice_on``, payment terms): read once per
+    transaction — the identity map keeps the row, so a second call in the same unit of work needs
+    no statement (the settings page changes them in a transaction of its own)."""
     await ensure_finance(session)
-    return (await session.execute(select(FinanceSettings))).scalar_one()
+    settings = await session.get(FinanceSettings, 1)
+    assert settings is not None
+    return settings
 
 
 async def account_by_code(session: AsyncSession, code: str) -> Account:
@@ -146,9 +150,12 @@ class _Line:
 
 async def _priced_lines(session: AsyncSession, order: dict[str, Any]) -> list[_Line]:
     lines = []
+    rates: dict[Decimal, Any] = {}  # one lookup per distinct rate, not per line
     for i, raw in enumerate(order["lines"]):
         percent = Decimal(raw["tax_rate"])
-        rate = await taxes.rate_for_percent(session, percent)
+        if percent not in rates:
+            rates[percent] = await taxes.rate_for_percent(session, percent)
+        rate = rates[percent]
         if rate is None:
             raise errors.UnknownTaxRate(f"lines.{i}.tax_rate", f"{percent.normalize():f}")
         lines.append(
@@ -167,6 +174,15 @@ async def _priced_lines(session: AsyncSession, order: dict[str, Any]) -> list[_L
     return lines
 
 
+async def _next_invoice_id(session: AsyncSession) -> int:
+    """An id for an invoice not written yet, from the table's own identity sequence."""
+    schema = session.info.get("tenant_schema")
+    table = f'"{schema}".fin_invoices' if schema else "fin_invoices"
+    return int(
+        (await session.execute(select(func.nextval(func.pg_get_serial_sequence(table, "id"))))).scalar_one()
+    )
+
+
 async def invoice_of_order(session: AsyncSession, order_id: int) -> Invoice | None:
     return (
         await session.execute(
@@ -180,10 +196,27 @@ async def invoice_order(
 ) -> Invoice:
     """Issue the customer invoice of a confirmed or fulfilled order, dated ``on`` (the tenant's
     today by default), and post its entry. An order already invoiced returns its invoice."""
+    invoice = await _issue(session, principal, order_id, on=on, at_step=False)
+    assert invoice is not None
+    return invoice
+
+
+async def _issue(
+    session: AsyncSession,
+    principal: Principal | None,
+    order_id: int,
+    *,
+    on: date | str | None,
+    at_step: bool,
+) -> Invoice | None:
+    """``invoice_order``; ``at_step`` (called by an order step): an order CRM already records as
+    invoiced outside the books is left alone (None)."""
     order = await crm.sales_order_for_finance(session, order_id, lock=True)
     existing = await invoice_of_order(session, order_id)
     if existing is not None:
         return existing
+    if at_step and order["status"] == "invoiced":
+        return None
     if order["status"] not in ("confirmed", "fulfilled"):
         raise errors.OrderNotInvoiceable(order["number"], order["status"])
     settings = await finance_settings(session)
@@ -204,9 +237,40 @@ async def invoice_order(
         )
     revenue = await account_by_code(session, await account_code(session, "revenue"))
 
+    # The invoice's id comes first, so its entry can name it as its source; the invoice number
+    # (a locked counter row until commit, like the voucher number) is taken as late as it can be
+    # and the invoice written after its entry, with ``entry_id`` already set — the shorter the
+    # span from the first counter to commit, the less concurrent confirmations wait on each other.
+    invoice_id = await _next_invoice_id(session)
+    total = subtotal + tax_total
+    vat = [(line.rate, line.tax) for line in lines]
     number = await next_number(session, "INV", issued.year)
+    entry_id = None
+    if total > 0:
+        entry = await post(
+            session,
+            principal,
+            PostingRequest(
+                date=issued,
+                journal="general",
+                memo=f"{number} · {order['number']} · {order.get('account_name') or ''}".strip(" ·"),
+                source_type=INVOICE_SOURCE,
+                source_id=invoice_id,
+                lines=await document_lines(
+                    session,
+                    account_id=order["account_id"],
+                    total=total,
+                    revenue={revenue.code: subtotal},
+                    vat=vat,
+                    memo=number,
+                    side="invoice",
+                ),
+            ),
+        )
+        entry_id = entry.id
     async with audited(session, "finance.invoice_issued"):
         invoice = Invoice(
+            id=invoice_id,
             kind="invoice",
             number=number,
             account_id=order["account_id"],
@@ -216,9 +280,10 @@ async def invoice_order(
             currency=order["currency"],
             subtotal=subtotal,
             tax_total=tax_total,
-            total=subtotal + tax_total,
+            total=total,
             paid=ZERO,
             credited=ZERO,
+            entry_id=entry_id,
             customer_reference=(order.get("customer_reference") or None),
             memo=order["number"],
             created_by=principal.id if principal is not None and principal.kind == "user" else None,
@@ -245,29 +310,6 @@ async def invoice_order(
             for n, line in enumerate(lines, start=1)
         )
         await session.flush()
-        if invoice.total > 0:
-            entry = await post(
-                session,
-                principal,
-                PostingRequest(
-                    date=issued,
-                    journal="general",
-                    memo=f"{number} · {order['number']} · {order.get('account_name') or ''}".strip(" ·"),
-                    source_type=INVOICE_SOURCE,
-                    source_id=invoice.id,
-                    lines=await document_lines(
-                        session,
-                        account_id=invoice.account_id,
-                        total=invoice.total,
-                        revenue={revenue.code: subtotal},
-                        vat=[(line.rate, line.tax) for line in lines],
-                        memo=number,
-                        side="invoice",
-                    ),
-                ),
-            )
-            invoice.entry_id = entry.id
-            await session.flush()
     await crm.mark_order_invoiced(session, order_id, number)
     await publish(session, events.INVOICE_ISSUED, invoice_payload(invoice))
     return invoice
@@ -348,10 +390,7 @@ async def invoice_at_step(
     settings = await finance_settings(session)
     if settings.invoice_on != step:
         return
-    order = await crm.sales_order_for_finance(session, order_id)
-    if order["status"] == "invoiced" and await invoice_of_order(session, order_id) is None:
-        return
-    await invoice_order(session, principal, order_id)
+    await _issue(session, principal, order_id, on=None, at_step=True)
 
 
 async def invoice_on_confirmation(session: Any, principal: Any, order_id: int) -> None:
