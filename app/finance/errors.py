@@ -94,6 +94,18 @@ class TooFewLines(PostingRefused):
         )
 
 
+class EntryOfDocument(Conflict):
+    def __init__(self, number: str) -> None:
+        super().__init__(
+            "entry_of_a_document",
+            lazy(
+                "The entry {number} was posted by a document (an invoice, credit note, bill or payment): "
+                "correct the document instead, so the document and the books stay in step."
+            ),
+            params={"number": number},
+        )
+
+
 class AlreadyReversed(Conflict):
     def __init__(self, number: str) -> None:
         super().__init__(

@@ -120,6 +120,7 @@ async def entry_detail(
         lines=lines,
         period=(await queries.period_codes(db, {entry.period_id}))[entry.period_id],
         reversed_by=reversed_by,
+        of_document=entry.source_type in posting.DOCUMENT_SOURCES,  # corrected through its document
         original=original,
         source_url=sources.source_url(entry.source_type, entry.source_id),
         source_label=sources.source_label(entry.source_type),

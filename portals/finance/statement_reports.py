@@ -105,7 +105,7 @@ def cash_report_file(cash: CashReport) -> Report:
     summary_columns = _compared_columns(cash.columns)
     accounts = [
         Column(i18n.gettext("Code"), width=0.8),
-        Column(i18n.gettext("Account"), width=3.4),
+        Column(i18n.pgettext("ledger account", "Account"), width=3.4),
         Column(i18n.gettext("Opening balance"), "money", 1.2),
         Column(i18n.gettext("Money in"), "money", 1.2),
         Column(i18n.gettext("Money out"), "money", 1.2),
@@ -142,7 +142,10 @@ def _tb_cells(r: TrialBalanceRow) -> list[Any]:
 
 def trial_balance_report(tb: TrialBalance) -> Report:
     d, c = i18n.gettext("Debit"), i18n.gettext("Credit")
-    columns = [Column(i18n.gettext("Code"), width=0.8), Column(i18n.gettext("Account"), width=2.6)]
+    columns = [
+        Column(i18n.gettext("Code"), width=0.8),
+        Column(i18n.pgettext("ledger account", "Account"), width=2.6),
+    ]
     for caption in (
         i18n.gettext("Opening balance"),
         i18n.gettext("Movements"),

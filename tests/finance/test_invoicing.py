@@ -243,3 +243,30 @@ async def test_an_english_tenant_keeping_cny_books_on_the_ifrs_chart_invoices_ch
             ("2210", D("0"), D("26.00"), None),  # one output VAT line per rate
             ("2210", D("0"), D("3.00"), None),
         ]
+
+
+async def test_an_invoices_entry_is_corrected_through_the_invoice_not_reversed_in_the_journal(app, books):
+    from app.finance import errors
+    from app.finance.services import posting
+    from tests.helpers import signed_in
+
+    async with as_admin(books) as (session, admin):
+        buyer = await customer(session, "只读客户")
+        order = await draft_order(session, buyer, LINES)
+        await order_status.confirm_order(session, admin, order.id)
+        invoice = (
+            await session.execute(select(Invoice).where(Invoice.sales_order_id == order.id))
+        ).scalar_one()
+        entry_id = invoice.entry_id
+    before = await written(books)
+    with pytest.raises(errors.EntryOfDocument):
+        async with as_admin(books) as (session, admin):
+            await posting.reverse(session, admin, entry_id)
+    async with signed_in(app, books, "ada") as b:
+        page = await b.get(f"/finance/entries/{entry_id}")
+        assert f'action="/finance/entries/{entry_id}/reverse"' not in page.text
+        refused = await b.post(f"/finance/entries/{entry_id}/reverse", {})
+        assert refused.status_code == 303
+    assert await written(books) == before
+    async with in_tenant(books.slug) as (session, _):
+        assert await check_receivables(session) == []

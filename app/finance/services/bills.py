@@ -544,7 +544,7 @@ async def cancel_bill(
     await check_open_period(session, on, "on")
     assert bill.entry_id is not None
     async with session.begin_nested(), audited(session, "finance.bill_cancelled"):
-        await reverse(session, principal, bill.entry_id, on=on, memo=f"↩ {bill.number}")
+        await reverse(session, principal, bill.entry_id, on=on, memo=f"↩ {bill.number}", by_document=True)
         bill.cancelled_on = on
     return bill
 

@@ -45,6 +45,8 @@ from app.kernel.outbox import publish
 from app.security.principal import Principal
 
 CENT = Decimal("0.01")
+# Entries of these sources are reversed only by their document's own service (``by_document``).
+DOCUMENT_SOURCES = frozenset({"finance.invoice", "finance.credit_note", "finance.bill", "finance.payment"})
 MAX_AMOUNT = Decimal("9999999999999999.99")  # NUMERIC(18, 2)
 ZERO = Decimal("0.00")
 
@@ -220,6 +222,7 @@ async def reverse(
     *,
     on: date | None = None,
     memo: str | None = None,
+    by_document: bool = False,
 ) -> Entry:
     """Post the mirror image of a posted entry (debits become credits), linked by ``reversal_of``.
     The original stays as it was. ``on`` defaults to the original's date."""
@@ -230,6 +233,10 @@ async def reverse(
     ).scalar_one_or_none()
     if original is None:
         raise NotFound(lazy("journal entry"))
+    if original.source_type in DOCUMENT_SOURCES and not by_document:
+        # An invoice's, bill's or payment's entry is corrected through its document (credit note,
+        # cancellation): reversing it here would leave the document saying what the books don't.
+        raise errors.EntryOfDocument(original.number or "")
     already = (await session.execute(select(Entry.id).where(Entry.reversal_of == original.id))).first()
     if already is not None:
         raise errors.AlreadyReversed(original.number or "")
