@@ -142,9 +142,14 @@ class EntryLine(TenantBase, IdMixin):
         CheckConstraint("debit >= 0 AND credit >= 0", name="not_negative"),
         CheckConstraint("(debit = 0) <> (credit = 0)", name="debit_xor_credit"),
         Index("ix_fin_entry_lines_account", "account_id", "entry_id"),
+        # Covering: an entry's lines with their amounts from the index alone — partial months of
+        # the statements, the posting trigger's sums (bench/README.md, finance section).
+        Index(
+            "ix_fin_entry_lines_entry_cover", "entry_id", postgresql_include=["account_id", "debit", "credit"]
+        ),
     )
 
-    entry_id: Mapped[int] = mapped_column(ForeignKey("fin_entries.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("fin_entries.id"))
     line_no: Mapped[int] = mapped_column(SmallInteger)
     account_id: Mapped[int] = mapped_column(ForeignKey("fin_accounts.id"))
     debit: Mapped[Decimal] = mapped_column(MONEY, default=ZERO)

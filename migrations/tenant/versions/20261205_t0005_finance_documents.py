@@ -431,11 +431,22 @@ def upgrade() -> None:
         op.f("ck_fin_settings_payment_terms"), "fin_settings", "payment_terms_days BETWEEN 0 AND 365"
     )
     op.execute("DROP TRIGGER IF EXISTS fin_entry_lines_balanced ON fin_entry_lines")
+    # An entry's lines with their amounts from the index alone (statements' partial months, the
+    # posting trigger's sums); it replaces the plain index on entry_id.
+    op.create_index(
+        "ix_fin_entry_lines_entry_cover",
+        "fin_entry_lines",
+        ["entry_id"],
+        postgresql_include=["account_id", "debit", "credit"],
+    )
+    op.drop_index(op.f("ix_fin_entry_lines_entry_id"), table_name="fin_entry_lines")
     # Statements of any date range (docs/finance-statements.md): partial months' lines by date.
     op.create_index("ix_fin_entries_date", "fin_entries", ["entry_date", "id"], unique=False)
 
 
 def downgrade() -> None:
+    op.create_index(op.f("ix_fin_entry_lines_entry_id"), "fin_entry_lines", ["entry_id"])
+    op.drop_index("ix_fin_entry_lines_entry_cover", table_name="fin_entry_lines")
     op.drop_index("ix_fin_entries_date", table_name="fin_entries")
     op.execute(
         "CREATE CONSTRAINT TRIGGER fin_entry_lines_balanced"
