@@ -106,6 +106,9 @@ class Entry(TenantBase, IdMixin, TimestampMixin):
     """A journal entry (凭证). Drafts may change; posted entries never do (trigger)."""
 
     __tablename__ = "fin_entries"
+    # The posted entry is its own record (who posted it and when, immutable, reversals linked):
+    # an audit row per draft insert and per posting would only repeat it.
+    __audit__ = False
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'posted')", name="status"),
         CheckConstraint("journal IN ('general', 'receipts', 'payments')", name="journal"),

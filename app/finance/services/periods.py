@@ -29,15 +29,18 @@ async def period_for(session: AsyncSession, on: date, *, lock: bool = False) -> 
     """The period of ``on``, created open if new. ``lock`` takes it ``FOR SHARE``: a posting holds
     that until commit, so closing the period waits for postings in flight, and a posting that
     starts after the close sees it closed."""
-    await session.execute(
-        insert(Period)
-        .values(year=on.year, month=on.month, status="open")
-        .on_conflict_do_nothing(index_elements=["year", "month"])
-    )
     stmt = select(Period).where(Period.year == on.year, Period.month == on.month)
     if lock:
         stmt = stmt.with_for_update(read=True)
-    period = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one()
+    stmt = stmt.execution_options(populate_existing=True)
+    period = (await session.execute(stmt)).scalar_one_or_none()
+    if period is None:  # the month's first posting: create it (a concurrent one may win the race)
+        await session.execute(
+            insert(Period)
+            .values(year=on.year, month=on.month, status="open")
+            .on_conflict_do_nothing(index_elements=["year", "month"])
+        )
+        period = (await session.execute(stmt)).scalar_one()
     return period
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import Account, PostingRule
 from app.finance.services.charts import STANDARD_ACCOUNTS
-from app.finance.services.rules import ROLES
+from app.finance.services.rules import ROLES, forget_rules
 from app.finance.services.setup import ensure_finance
 from app.kernel.audit import audited
 from app.kernel.errors import Conflict, FieldError, ValidationFailed
@@ -153,6 +153,7 @@ async def choose_accounts(
                 session.add(PostingRule(role=role, account_id=account_id))
             else:
                 row.account_id = account_id
+        forget_rules(session)
         try:
             async with session.begin_nested():
                 await session.flush()

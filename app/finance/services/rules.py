@@ -35,19 +35,38 @@ ROLES = {
 }
 
 
+# session.info key: (the transaction the tenant's chosen rules were read in, role → code).
+_RULES_READ = "finance.posting_rules"
+
+
+def forget_rules(session: AsyncSession) -> None:
+    """Drop the rules read in this transaction (the posting rules service changed them)."""
+    session.info.pop(_RULES_READ, None)
+
+
+async def _chosen(session: AsyncSession) -> dict[str, str]:
+    """The tenant's chosen rules, read once per transaction (a document asks for several roles;
+    an invoice's confirmation for revenue and receivable, a payment for bank and receivable)."""
+    sync = session.sync_session
+    transaction = sync.get_nested_transaction() or sync.get_transaction()
+    remembered = session.info.get(_RULES_READ)
+    if remembered is not None and remembered[0] is transaction:
+        return dict(remembered[1])
+    rows = await session.execute(
+        select(PostingRule.role, Account.code).join(Account, Account.id == PostingRule.account_id)
+    )
+    chosen = {role: code for role, code in rows.all()}
+    if transaction is not None:
+        session.info[_RULES_READ] = (transaction, chosen)
+    return chosen
+
+
 async def account_code(session: AsyncSession, role: str) -> str:
     """The code of the account ``role`` posts to for this tenant."""
     if role not in ROLES:
         raise KeyError(role)
     template = await ensure_finance(session)
-    chosen = (
-        await session.execute(
-            select(Account.code)
-            .join(PostingRule, PostingRule.account_id == Account.id)
-            .where(PostingRule.role == role)
-        )
-    ).scalar_one_or_none()
-    return chosen or STANDARD_ACCOUNTS[template][role]
+    return (await _chosen(session)).get(role) or STANDARD_ACCOUNTS[template][role]
 
 
 async def all_rules(session: AsyncSession) -> dict[str, tuple[str, bool]]:
