@@ -67,6 +67,7 @@ JOURNAL_LABELS = {
     "payments": lazy("Payments (付)"),
 }
 LINE_ROWS = 6
+JOURNAL_ROWS = 200  # entries the journal page lists; a period narrows it
 LINE_FIELDS = ("account", "debit", "credit", "cost_centre", "memo")
 
 
@@ -89,7 +90,11 @@ async def entry_list(request: Request[Any, Any, Any], db: DbSession) -> Response
         stmt = queries.entries_stmt(period=period or None)
     except InvalidPeriod as exc:
         error, stmt = exc, queries.entries_stmt()
-    rows = list((await db.execute(stmt.order_by(Entry.id.desc()).limit(200))).scalars())
+    # newest first by date (the index on entry_date, id); documents post in batches, so ids are not dates
+    stmt = stmt.order_by(Entry.entry_date.desc(), Entry.id.desc()).limit(JOURNAL_ROWS + 1)
+    rows = list((await db.execute(stmt)).scalars())
+    more = len(rows) > JOURNAL_ROWS
+    rows = rows[:JOURNAL_ROWS]
     totals = await queries.entry_totals(db, [e.id for e in rows])
     codes = await queries.period_codes(db, {e.period_id for e in rows})
     return render(
@@ -102,6 +107,8 @@ async def entry_list(request: Request[Any, Any, Any], db: DbSession) -> Response
         period_codes=codes,
         journal_labels=JOURNAL_LABELS,
         amount=amount,
+        more=more,
+        shown=JOURNAL_ROWS,
     )
 
 

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from babel import numbers
 from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
@@ -152,6 +153,11 @@ async def invoice_export(request: Request[Any, Any, Any], db: DbSession) -> Resp
     return await csv_export(request, db, stmt, TABLE, columns, "invoices")
 
 
+def unit_price(value: Decimal) -> str:
+    """A unit price with two to four decimals in the reader's notation: 79.9 → 79.90, 0.0125 stays."""
+    return numbers.format_decimal(Decimal(value), format="#,##0.00##", locale=i18n.babel_locale())
+
+
 def vat_summary(lines: list[Any], rates: dict[int, TaxRate]) -> list[tuple[str, Decimal, Decimal]]:
     """(rate label, net, VAT) per tax rate of a document's lines."""
     out: dict[str, list[Decimal]] = {}
@@ -188,6 +194,7 @@ async def document_context(db: AsyncSession, invoice: Invoice) -> dict[str, Any]
         "labels": invoices.STATUS_LABELS,
         "kinds": invoices.KIND_LABELS,
         "tones": TONES,
+        "unit_price": unit_price,
     }
 
 

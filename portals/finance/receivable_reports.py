@@ -23,6 +23,7 @@ from app.kernel.i18n import lazy, lazy_p
 from app.kernel.web import DbSession
 from app.security.permissions import FIN_RECEIVABLE_READ
 from portals.exports import csv_download
+from portals.finance.payables_format import money
 from portals.nav import NavItem, register
 from portals.web import FormState, perm, render
 
@@ -69,6 +70,7 @@ async def ageing_page(request: Request[Any, Any, Any], db: DbSession) -> Respons
         report=await ar_reports.ageing(db, as_of),
         buckets=ar_reports.BUCKETS,
         currency=(await receivables.finance_settings(db)).base_currency,
+        money=money,
     )
 
 
