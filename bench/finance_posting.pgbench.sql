@@ -1,0 +1,155 @@
+-- pgbench script of bench/finance_posting.py: one sales order → confirmation → invoice → posted entry
+-- → outbox events per iteration, in plain SQL, against the tenant schema (PGOPTIONS sets
+-- search_path). It makes the writes the API makes for POST /api/v1/crm/orders and POST
+-- /api/v1/crm/orders/{id}/confirm (bench/finance_posting.py --show-sql lists those): the same rows in
+-- the same tables — the order-number counter, the order, its four lines, the audit rows, the
+-- confirmation, the invoice with four lines, the entry (draft, three lines, voucher counter, posted:
+-- the triggers run), the invoice-number counter, the order marked invoiced, the outbox events.
+--
+-- Like the API, an iteration is TWO database transactions: the order, then its confirmation with
+-- everything finance does. (In one transaction the order-number counter, taken first, would hold its
+-- row lock through the invoice and the entry, and every iteration would wait for the previous one:
+-- `finance_posting.py --pgbench-one-transaction` runs it that way.) pgbench counts an iteration as
+-- one "transaction", so its tps is orders confirmed and invoiced per second, as on the API side.
+--
+-- Variables from the harness (-D): first_account, last_account, first_product, last_product,
+-- tenant_id, receivable, revenue, output_vat (account ids of 1122, 6001, 222101), actor_id.
+-- Casts are explicit so that -M prepared (parameters instead of text) works.
+\set account random(:first_account, :last_account)
+\set p1 random(:first_product, :last_product)
+\set p2 random(:first_product, :last_product)
+\set p3 random(:first_product, :last_product)
+\set p4 random(:first_product, :last_product)
+\set q1 random(1, 20)
+\set q2 random(1, 20)
+\set q3 random(1, 20)
+\set q4 random(1, 20)
+-- === POST /api/v1/crm/orders ===
+BEGIN;
+INSERT INTO crm_number_sequences AS s (key, next_value)
+    VALUES ('sales_order:' || extract(year FROM current_date), 2)
+    ON CONFLICT (key) DO UPDATE SET next_value = s.next_value + 1
+    RETURNING next_value - 1 AS so_n \gset
+INSERT INTO crm_sales_orders (number, account_id, status, currency, order_date, customer_reference,
+                              shipping_address, subtotal, discount_total, tax_total, total)
+    VALUES ('SO-' || extract(year FROM current_date) || '-'
+            || CASE WHEN :so_n::bigint < 100000 THEN lpad(:so_n::text, 5, '0') ELSE :so_n::text END,
+            :account::bigint, 'draft', 'CNY', current_date, 'bench', NULL, 0, 0, 0, 0)
+    RETURNING id AS order_id \gset
+INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
+                       after, ip, user_agent, request_id)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'crm_sales_orders.create', 'crm.sales_order_created',
+           'crm_sales_orders', o.id::text, NULL, to_jsonb(o), '127.0.0.1', 'pgbench', md5(random()::text)
+    FROM crm_sales_orders AS o WHERE o.id = :order_id::bigint;
+WITH l AS (
+    INSERT INTO crm_sales_order_lines (order_id, position, product_id, description, quantity, unit, unit_price,
+                                       discount_percent, tax_rate, net_amount, discount_amount, tax_amount,
+                                       total_amount)
+    SELECT :order_id::bigint, v.pos, p.id, p.name, v.q, p.unit, p.list_price, 0, p.tax_rate, n.net, 0, n.tax,
+           n.net + n.tax
+    FROM (VALUES (1, :p1::bigint, :q1::numeric), (2, :p2::bigint, :q2::numeric), (3, :p3::bigint, :q3::numeric),
+                 (4, :p4::bigint, :q4::numeric)) AS v(pos, pid, q)
+    JOIN crm_products AS p ON p.id = v.pid,
+    LATERAL (SELECT round(v.q * p.list_price, 2) AS net,
+                    round(round(v.q * p.list_price, 2) * p.tax_rate / 100, 2) AS tax) AS n
+    RETURNING *
+)
+INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
+                       after, ip, user_agent, request_id)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'crm_sales_order_lines.create',
+           'crm.sales_order_created', 'crm_sales_order_lines', l.id::text, NULL, to_jsonb(l), '127.0.0.1',
+           'pgbench', md5(random()::text)
+    FROM l;
+WITH t AS (SELECT sum(net_amount) AS net, sum(tax_amount) AS tax FROM crm_sales_order_lines
+           WHERE order_id = :order_id::bigint),
+     o AS (UPDATE crm_sales_orders AS o SET subtotal = t.net, tax_total = t.tax, total = t.net + t.tax,
+                  updated_at = now()
+           FROM t WHERE o.id = :order_id::bigint RETURNING o.id, o.subtotal, o.tax_total, o.total)
+INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
+                       after, ip, user_agent, request_id)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'crm_sales_orders.update', 'crm.sales_order_created',
+           'crm_sales_orders', o.id::text, '{"subtotal": "0", "tax_total": "0", "total": "0"}',
+           jsonb_build_object('subtotal', o.subtotal, 'tax_total', o.tax_total, 'total', o.total), '127.0.0.1',
+           'pgbench', md5(random()::text)
+    FROM o;
+COMMIT;
+-- === POST /api/v1/crm/orders/{id}/confirm ===
+BEGIN;
+SELECT id FROM crm_sales_orders WHERE id = :order_id::bigint FOR UPDATE;
+WITH o AS (UPDATE crm_sales_orders SET status = 'confirmed', confirmed_at = now(), updated_at = now()
+           WHERE id = :order_id::bigint RETURNING id, confirmed_at)
+INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
+                       after, ip, user_agent, request_id)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'crm_sales_orders.update', 'crm.sales_order_confirmed',
+           'crm_sales_orders', o.id::text, '{"status": "draft", "confirmed_at": null}',
+           jsonb_build_object('status', 'confirmed', 'confirmed_at', o.confirmed_at), '127.0.0.1', 'pgbench',
+           md5(random()::text)
+    FROM o;
+-- the invoice (numbered last, see below) and its four lines
+INSERT INTO fin_invoices (kind, number, account_id, sales_order_id, issue_date, due_date, currency, subtotal,
+                          tax_total, total, paid, credited, memo)
+    SELECT 'invoice', 'INV-DRAFT-' || id, account_id, id, current_date, current_date + 30, currency, subtotal,
+           tax_total, total, 0, 0, number
+    FROM crm_sales_orders WHERE id = :order_id::bigint
+    RETURNING id AS invoice_id \gset
+INSERT INTO fin_invoice_lines (invoice_id, line_no, description, product_id, sku, quantity, unit, unit_price,
+                               tax_rate, net_amount, tax_amount, total_amount, account_id)
+    SELECT :invoice_id::bigint, l.position, l.description, l.product_id, p.sku, l.quantity, l.unit, l.unit_price,
+           l.tax_rate, l.net_amount, l.tax_amount, l.total_amount, :revenue::bigint
+    FROM crm_sales_order_lines AS l LEFT JOIN crm_products AS p ON p.id = l.product_id
+    WHERE l.order_id = :order_id::bigint;
+-- the entry: the period (created if new, locked FOR SHARE), a draft with three lines, the voucher number
+-- (counter upsert), flipped to posted — fin_guard_entry, fin_add_period_balances and the deferred
+-- balance check run
+INSERT INTO fin_periods (year, month, status)
+    VALUES (extract(year FROM current_date), extract(month FROM current_date), 'open')
+    ON CONFLICT (year, month) DO NOTHING;
+SELECT id AS period_id FROM fin_periods
+    WHERE year = extract(year FROM current_date) AND month = extract(month FROM current_date) FOR SHARE \gset
+INSERT INTO fin_entries (journal, entry_date, period_id, status, memo, source_type, source_id)
+    VALUES ('general', current_date, :period_id::bigint, 'draft', 'bench', 'finance.invoice', :invoice_id::bigint)
+    RETURNING id AS entry_id \gset
+INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, partner_id, memo)
+    SELECT :entry_id::bigint, v.no, v.account, v.debit, v.credit, v.partner, ''
+    FROM fin_invoices AS i,
+         LATERAL (VALUES (1, :receivable::bigint, i.total, 0::numeric, i.account_id),
+                         (2, :revenue::bigint, 0, i.subtotal, NULL),
+                         (3, :output_vat::bigint, 0, i.tax_total, NULL)) AS v(no, account, debit, credit, partner)
+    WHERE i.id = :invoice_id::bigint;
+INSERT INTO fin_voucher_counters AS c (journal, period_id, last_value) VALUES ('general', :period_id::bigint, 1)
+    ON CONFLICT (journal, period_id) DO UPDATE SET last_value = c.last_value + 1
+    RETURNING last_value AS voucher_n \gset
+UPDATE fin_entries SET status = 'posted', posted_at = now(), posted_by = 'pgbench',
+       number = '记-' || to_char(current_date, 'YYYY-MM') || '-'
+                || CASE WHEN :voucher_n::int < 10000 THEN lpad(:voucher_n::text, 4, '0') ELSE :voucher_n::text END
+    WHERE id = :entry_id::bigint;
+-- the invoice number (counter upsert, as late as possible), the invoice linked to its entry, the order
+-- marked invoiced
+INSERT INTO fin_document_counters AS c (series, year, last_value)
+    VALUES ('INV', extract(year FROM current_date), 1)
+    ON CONFLICT (series, year) DO UPDATE SET last_value = c.last_value + 1
+    RETURNING last_value AS inv_n \gset
+UPDATE fin_invoices SET entry_id = :entry_id::bigint,
+       number = 'INV-' || extract(year FROM current_date) || '-'
+                || CASE WHEN :inv_n::int < 100000 THEN lpad(:inv_n::text, 5, '0') ELSE :inv_n::text END
+    WHERE id = :invoice_id::bigint;
+UPDATE crm_sales_orders AS o SET status = 'invoiced', invoiced_at = now(), updated_at = now(), invoice_ref = i.number
+    FROM fin_invoices AS i WHERE o.id = :order_id::bigint AND i.id = :invoice_id::bigint;
+-- the outbox events, in the same transaction: the order's confirmation (its lines in the payload, as
+-- crm.sales_order_confirmed carries them) and the posted entry
+INSERT INTO public.outbox (event_id, tenant_id, topic, payload, created_at, available_at, attempts)
+    SELECT gen_random_uuid(), :tenant_id::bigint, 'crm.sales_order_confirmed',
+           jsonb_build_object('order_id', o.id, 'number', o.number, 'account_id', o.account_id,
+                              'currency', o.currency, 'order_date', o.order_date, 'confirmed_at', o.confirmed_at,
+                              'subtotal', o.subtotal, 'tax_total', o.tax_total, 'total', o.total,
+                              'lines', (SELECT jsonb_agg(to_jsonb(l)) FROM crm_sales_order_lines AS l
+                                        WHERE l.order_id = o.id)),
+           now(), now(), 0
+    FROM crm_sales_orders AS o WHERE o.id = :order_id::bigint
+    UNION ALL
+    SELECT gen_random_uuid(), :tenant_id::bigint, 'finance.entry_posted',
+           jsonb_build_object('entry_id', e.id, 'number', e.number, 'journal', e.journal, 'source_type',
+                              e.source_type, 'source_id', e.source_id),
+           now(), now(), 0
+    FROM fin_entries AS e WHERE e.id = :entry_id::bigint;
+COMMIT;
