@@ -224,9 +224,6 @@ async def _generate(url: str, lines: int) -> Ledger:
     import asyncpg
     from _common import create_tenants
 
-    from app.finance.services.setup import install_chart
-    from tenants.service import in_tenant
-
     total_started = time.perf_counter()
     conn = await asyncpg.connect(dsn(url))
     try:
@@ -239,9 +236,7 @@ async def _generate(url: str, lines: int) -> Ledger:
     finally:
         await conn.close()
 
-    [tenant] = await create_tenants(1, prefix=SLUG)
-    async with in_tenant(tenant.slug) as (session, _):
-        await install_chart(session, "cas")
+    [tenant] = await create_tenants(1, prefix=SLUG, chart="cas")
     schema = tenant.schema
     entries = entries_for(lines)
     out(f"generating {entries:,} entries (~{lines:,} lines) in tenant {SLUG} ({schema}) ...")

@@ -85,16 +85,14 @@ class Tenant:
 async def _setup() -> Tenant:
     from sqlalchemy import text
 
-    from app.finance.services.setup import install_chart
     from app.kernel.db import close_database
     from app.kernel.redis import close_redis
     from tenants.service import in_tenant
 
     try:
-        [t] = await create_tenants(1, prefix=SLUG)
+        [t] = await create_tenants(1, prefix=SLUG, chart="cas")
         [client] = await create_clients([t.slug], SCOPES)
         async with in_tenant(t.slug) as (session, _):
-            await install_chart(session, "cas")
             await session.execute(text(f'SET LOCAL search_path TO "{t.schema}", public'))
             await session.execute(text("UPDATE fin_settings SET invoice_on = 'confirmed'"))
             await session.execute(
