@@ -137,6 +137,64 @@ async def _setup() -> Tenant:
         await close_redis()
 
 
+# --- what the backends wait on ------------------------------------------------------------------
+
+
+class Waits:
+    """Samples pg_stat_activity every 50 ms while a run goes: how many of the benchmark database's
+    backends are running, waiting on a lock (a counter row, the period's share lock), or idle in a
+    transaction (waiting for their client — the app's Python — with their locks held)."""
+
+    def __init__(self, database: str) -> None:
+        import threading
+
+        self.database = database
+        self.samples = 0
+        self.counts: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._loop()), daemon=True)
+
+    async def _loop(self) -> None:
+        import asyncpg
+        from _common import dsn
+
+        url = os.environ["DATABASE_URL"]
+        conn = await asyncpg.connect(dsn(url))
+        try:
+            while not self._stop.is_set():
+                rows = await conn.fetch(
+                    """SELECT CASE WHEN wait_event_type = 'Lock'
+                                        THEN 'waiting on a lock (' || wait_event || ')'
+                                   WHEN state = 'idle in transaction' THEN 'idle in transaction (client busy)'
+                                   WHEN state = 'active' THEN 'active'
+                                   ELSE NULL END AS what, count(*)
+                       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() GROUP BY 1""",
+                    self.database,
+                )
+                self.samples += 1
+                for what, n in rows:
+                    if what is not None:
+                        self.counts[what] = self.counts.get(what, 0) + n
+                await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+
+    def __enter__(self) -> Waits:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def line(self) -> str:
+        n = max(1, self.samples)
+        parts = [
+            f"{what} {count / n:.1f}" for what, count in sorted(self.counts.items(), key=lambda x: -x[1])
+        ]
+        return "backends on average: " + (", ".join(parts) if parts else "none busy")
+
+
 # --- the API side -----------------------------------------------------------------------------
 
 
@@ -213,7 +271,7 @@ def _api(tenant: Tenant, token: str, db: str, connections: int, args: argparse.N
     host = f"{tenant.slug}.localhost"
     with serve("finance-posting", APP) as server:
         _wrk(server.port, host, token, tenant, connections, args.warmup)
-        with Sampler(server, db) as s:
+        with Sampler(server, db) as s, Waits(db) as waits:
             r = _wrk(server.port, host, token, tenant, connections, args.seconds)
     out(
         f"  API      {r.tps:8.1f} tx/s  ({r.confirmed} orders confirmed, {r.created} created, "
@@ -221,6 +279,7 @@ def _api(tenant: Tenant, token: str, db: str, connections: int, args: argparse.N
         f"p95 {r.p95_ms:.1f} ms, p99 {r.p99_ms:.1f} ms)"
     )
     out(f"           {s.per_request(r.confirmed).replace('CPU/request', 'CPU per transaction')}")
+    out(f"           {waits.line()}")
     if r.failed:
         out(f"           first failure: {r.first_failure}")
     return r
@@ -273,8 +332,10 @@ def _script(args: argparse.Namespace) -> Path:
 
 def _pg(url: str, tenant: Tenant, connections: int, args: argparse.Namespace) -> float:
     _pgbench(url, tenant, connections, args.warmup, args)
-    tps, summary = _pgbench(url, tenant, connections, args.seconds, args)
+    with Waits(db_name(url)) as waits:
+        tps, summary = _pgbench(url, tenant, connections, args.seconds, args)
     out(f"  pgbench  {tps:8.1f} tx/s  ({summary})")
+    out(f"           {waits.line()}")
     return tps
 
 
