@@ -1,10 +1,17 @@
 -- pgbench script of bench/finance_posting.py: one sales order → confirmation → invoice → posted entry
 -- → outbox events per iteration, in plain SQL, against the tenant schema (PGOPTIONS sets
 -- search_path). It makes the writes the API makes for POST /api/v1/crm/orders and POST
--- /api/v1/crm/orders/{id}/confirm (bench/finance_posting.py --show-sql lists those): the same rows in
--- the same tables — the order-number counter, the order, its four lines, the audit rows, the
--- confirmation, the invoice with four lines, the entry (draft, three lines, voucher counter, posted:
--- the triggers run), the invoice-number counter, the order marked invoiced, the outbox events.
+-- /api/v1/crm/orders/{id}/confirm with invoicing on confirmation (finance_posting.py --show-sql
+-- lists the API's statements): the same rows in the same tables, the counters taken at the same
+-- points —
+--   order:        order-number counter, the order, its four lines, totals; 6 audit rows
+--   confirmation: the order locked and confirmed; invoice-number counter, the invoice and its four
+--                 lines; the period (FOR SHARE), the entry as a draft, its three lines (receivable,
+--                 revenue, output VAT), the voucher-number counter, the entry posted (triggers);
+--                 the invoice linked to the entry, the order marked invoiced; 6 audit rows; 3 outbox
+--                 events (finance.entry_posted, finance.invoice_issued, crm.sales_order_confirmed)
+-- What it leaves out is the API's reads (the order, accounts, settings, tax rates, posting rules,
+-- products) that the SQL does not need because it computes in place.
 --
 -- Like the API, an iteration is TWO database transactions: the order, then its confirmation with
 -- everything finance does. (In one transaction the order-number counter, taken first, would hold its
@@ -85,30 +92,55 @@ INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, ent
            jsonb_build_object('status', 'confirmed', 'confirmed_at', o.confirmed_at), '127.0.0.1', 'pgbench',
            md5(random()::text)
     FROM o;
--- the invoice (numbered last, see below) and its four lines
-INSERT INTO fin_invoices (kind, number, account_id, sales_order_id, issue_date, due_date, currency, subtotal,
-                          tax_total, total, paid, credited, memo)
-    SELECT 'invoice', 'INV-DRAFT-' || id, account_id, id, current_date, current_date + 30, currency, subtotal,
-           tax_total, total, 0, 0, number
+-- the invoice: its number (counter upsert — where the receivables listener takes it, before the
+-- invoice is written), the invoice and its audit row, its four lines
+INSERT INTO fin_document_counters AS c (series, year, last_value)
+    VALUES ('INV', extract(year FROM current_date), 1)
+    ON CONFLICT (series, year) DO UPDATE SET last_value = c.last_value + 1
+    RETURNING last_value AS inv_n \gset
+WITH i AS (
+    INSERT INTO fin_invoices (kind, number, account_id, sales_order_id, issue_date, due_date, currency, subtotal,
+                              tax_total, total, paid, credited, memo)
+    SELECT 'invoice', 'INV-' || extract(year FROM current_date) || '-'
+                      || CASE WHEN :inv_n::int < 100000 THEN lpad(:inv_n::text, 5, '0') ELSE :inv_n::text END,
+           account_id, id, current_date, current_date + 30, currency, subtotal, tax_total, total, 0, 0, number
     FROM crm_sales_orders WHERE id = :order_id::bigint
-    RETURNING id AS invoice_id \gset
+    RETURNING *
+), a AS (
+    INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
+                           after, ip, user_agent, request_id)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_invoices.create', 'finance.invoice_issued',
+           'fin_invoices', i.id::text, NULL, to_jsonb(i), '127.0.0.1', 'pgbench', md5(random()::text)
+    FROM i
+)
+SELECT id AS invoice_id FROM i \gset
 INSERT INTO fin_invoice_lines (invoice_id, line_no, description, product_id, sku, quantity, unit, unit_price,
                                tax_rate, net_amount, tax_amount, total_amount, account_id)
     SELECT :invoice_id::bigint, l.position, l.description, l.product_id, p.sku, l.quantity, l.unit, l.unit_price,
            l.tax_rate, l.net_amount, l.tax_amount, l.total_amount, :revenue::bigint
     FROM crm_sales_order_lines AS l LEFT JOIN crm_products AS p ON p.id = l.product_id
     WHERE l.order_id = :order_id::bigint;
--- the entry: the period (created if new, locked FOR SHARE), a draft with three lines, the voucher number
--- (counter upsert), flipped to posted — fin_guard_entry, fin_add_period_balances and the deferred
--- balance check run
+-- the entry through the posting door's steps: the period (created if new, locked FOR SHARE), a draft
+-- and its audit row, three lines, the voucher number (counter upsert), flipped to posted — the
+-- triggers fin_guard_entry, fin_add_period_balances and the deferred balance check run — and the
+-- flip's audit row
 INSERT INTO fin_periods (year, month, status)
     VALUES (extract(year FROM current_date), extract(month FROM current_date), 'open')
     ON CONFLICT (year, month) DO NOTHING;
 SELECT id AS period_id FROM fin_periods
     WHERE year = extract(year FROM current_date) AND month = extract(month FROM current_date) FOR SHARE \gset
-INSERT INTO fin_entries (journal, entry_date, period_id, status, memo, source_type, source_id)
+WITH e AS (
+    INSERT INTO fin_entries (journal, entry_date, period_id, status, memo, source_type, source_id)
     VALUES ('general', current_date, :period_id::bigint, 'draft', 'bench', 'finance.invoice', :invoice_id::bigint)
-    RETURNING id AS entry_id \gset
+    RETURNING *
+), a AS (
+    INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
+                           after, ip, user_agent, request_id)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_entries.create', 'finance.invoice_issued',
+           'fin_entries', e.id::text, NULL, to_jsonb(e), '127.0.0.1', 'pgbench', md5(random()::text)
+    FROM e
+)
+SELECT id AS entry_id FROM e \gset
 INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, partner_id, memo)
     SELECT :entry_id::bigint, v.no, v.account, v.debit, v.credit, v.partner, ''
     FROM fin_invoices AS i,
@@ -119,25 +151,58 @@ INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, partn
 INSERT INTO fin_voucher_counters AS c (journal, period_id, last_value) VALUES ('general', :period_id::bigint, 1)
     ON CONFLICT (journal, period_id) DO UPDATE SET last_value = c.last_value + 1
     RETURNING last_value AS voucher_n \gset
-UPDATE fin_entries SET status = 'posted', posted_at = now(), posted_by = 'pgbench',
-       number = '记-' || to_char(current_date, 'YYYY-MM') || '-'
-                || CASE WHEN :voucher_n::int < 10000 THEN lpad(:voucher_n::text, 4, '0') ELSE :voucher_n::text END
-    WHERE id = :entry_id::bigint;
--- the invoice number (counter upsert, as late as possible), the invoice linked to its entry, the order
--- marked invoiced
-INSERT INTO fin_document_counters AS c (series, year, last_value)
-    VALUES ('INV', extract(year FROM current_date), 1)
-    ON CONFLICT (series, year) DO UPDATE SET last_value = c.last_value + 1
-    RETURNING last_value AS inv_n \gset
-UPDATE fin_invoices SET entry_id = :entry_id::bigint,
-       number = 'INV-' || extract(year FROM current_date) || '-'
-                || CASE WHEN :inv_n::int < 100000 THEN lpad(:inv_n::text, 5, '0') ELSE :inv_n::text END
-    WHERE id = :invoice_id::bigint;
-UPDATE crm_sales_orders AS o SET status = 'invoiced', invoiced_at = now(), updated_at = now(), invoice_ref = i.number
-    FROM fin_invoices AS i WHERE o.id = :order_id::bigint AND i.id = :invoice_id::bigint;
--- the outbox events, in the same transaction: the order's confirmation (its lines in the payload, as
--- crm.sales_order_confirmed carries them) and the posted entry
+WITH e AS (
+    UPDATE fin_entries SET status = 'posted', posted_at = now(), posted_by = 'pgbench', updated_at = now(),
+           number = '记-' || to_char(current_date, 'YYYY-MM') || '-'
+                    || CASE WHEN :voucher_n::int < 10000 THEN lpad(:voucher_n::text, 4, '0') ELSE :voucher_n::text END
+    WHERE id = :entry_id::bigint
+    RETURNING id, number, status, posted_at, posted_by
+)
+INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
+                       after, ip, user_agent, request_id)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_entries.update', 'finance.invoice_issued',
+           'fin_entries', e.id::text, '{"number": null, "status": "draft", "posted_at": null, "posted_by": null}',
+           jsonb_build_object('number', e.number, 'status', e.status, 'posted_at', e.posted_at, 'posted_by',
+                              e.posted_by),
+           '127.0.0.1', 'pgbench', md5(random()::text)
+    FROM e;
+-- the invoice linked to its entry, the order marked invoiced (each with its audit row)
+WITH i AS (UPDATE fin_invoices SET entry_id = :entry_id::bigint, updated_at = now()
+           WHERE id = :invoice_id::bigint RETURNING id, entry_id)
+INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
+                       after, ip, user_agent, request_id)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_invoices.update', 'finance.invoice_issued',
+           'fin_invoices', i.id::text, '{"entry_id": null}', jsonb_build_object('entry_id', i.entry_id),
+           '127.0.0.1', 'pgbench', md5(random()::text)
+    FROM i;
+WITH o AS (UPDATE crm_sales_orders AS o SET status = 'invoiced', invoiced_at = now(), updated_at = now(),
+                  invoice_ref = i.number
+           FROM fin_invoices AS i WHERE o.id = :order_id::bigint AND i.id = :invoice_id::bigint
+           RETURNING o.id, o.status, o.invoiced_at, o.invoice_ref)
+INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
+                       after, ip, user_agent, request_id)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'crm_sales_orders.update', 'crm.sales_order_invoiced',
+           'crm_sales_orders', o.id::text, '{"status": "confirmed", "invoiced_at": null, "invoice_ref": null}',
+           jsonb_build_object('status', o.status, 'invoiced_at', o.invoiced_at, 'invoice_ref', o.invoice_ref),
+           '127.0.0.1', 'pgbench', md5(random()::text)
+    FROM o;
+-- the outbox events, in the same transaction: the posted entry, the issued invoice and the order's
+-- confirmation (its lines in the payload, as crm.sales_order_confirmed carries them)
 INSERT INTO public.outbox (event_id, tenant_id, topic, payload, created_at, available_at, attempts)
+    SELECT gen_random_uuid(), :tenant_id::bigint, 'finance.entry_posted',
+           jsonb_build_object('entry_id', e.id, 'number', e.number, 'journal', e.journal, 'entry_date', e.entry_date,
+                              'source_type', e.source_type, 'source_id', e.source_id, 'total', i.total),
+           now(), now(), 0
+    FROM fin_entries AS e JOIN fin_invoices AS i ON i.id = e.source_id WHERE e.id = :entry_id::bigint
+    UNION ALL
+    SELECT gen_random_uuid(), :tenant_id::bigint, 'finance.invoice_issued',
+           jsonb_build_object('invoice_id', i.id, 'number', i.number, 'account_id', i.account_id, 'sales_order_id',
+                              i.sales_order_id, 'issue_date', i.issue_date, 'due_date', i.due_date, 'currency',
+                              i.currency, 'subtotal', i.subtotal, 'tax_total', i.tax_total, 'total', i.total,
+                              'entry_id', i.entry_id),
+           now(), now(), 0
+    FROM fin_invoices AS i WHERE i.id = :invoice_id::bigint
+    UNION ALL
     SELECT gen_random_uuid(), :tenant_id::bigint, 'crm.sales_order_confirmed',
            jsonb_build_object('order_id', o.id, 'number', o.number, 'account_id', o.account_id,
                               'currency', o.currency, 'order_date', o.order_date, 'confirmed_at', o.confirmed_at,
@@ -145,11 +210,5 @@ INSERT INTO public.outbox (event_id, tenant_id, topic, payload, created_at, avai
                               'lines', (SELECT jsonb_agg(to_jsonb(l)) FROM crm_sales_order_lines AS l
                                         WHERE l.order_id = o.id)),
            now(), now(), 0
-    FROM crm_sales_orders AS o WHERE o.id = :order_id::bigint
-    UNION ALL
-    SELECT gen_random_uuid(), :tenant_id::bigint, 'finance.entry_posted',
-           jsonb_build_object('entry_id', e.id, 'number', e.number, 'journal', e.journal, 'source_type',
-                              e.source_type, 'source_id', e.source_id),
-           now(), now(), 0
-    FROM fin_entries AS e WHERE e.id = :entry_id::bigint;
+    FROM crm_sales_orders AS o WHERE o.id = :order_id::bigint;
 COMMIT;
