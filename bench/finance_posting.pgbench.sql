@@ -5,11 +5,12 @@
 -- lists the API's statements): the same rows in the same tables, the counters taken at the same
 -- points —
 --   order:        order-number counter, the order, its four lines, totals; 6 audit rows
---   confirmation: the order locked and confirmed; invoice-number counter, the invoice and its four
---                 lines; the period (FOR SHARE), the entry as a draft, its three lines (receivable,
---                 revenue, output VAT), the voucher-number counter, the entry posted (triggers);
---                 the invoice linked to the entry, the order marked invoiced; 6 audit rows; 3 outbox
---                 events (finance.entry_posted, finance.invoice_issued, crm.sales_order_confirmed)
+--   confirmation: the order locked and confirmed; the invoice's id (identity sequence) and number
+--                 (counter upsert); the period (FOR SHARE), the entry as a draft, its three lines
+--                 (receivable, revenue, output VAT), the voucher-number counter, the entry posted
+--                 (triggers); the invoice written with its entry, its four lines; the order marked
+--                 invoiced; 5 audit rows; 3 outbox events (finance.entry_posted,
+--                 finance.invoice_issued, crm.sales_order_confirmed)
 -- What it leaves out is the API's reads (the order, accounts, settings, tax rates, posting rules,
 -- products) that the SQL does not need because it computes in place.
 --
@@ -92,34 +93,13 @@ INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, ent
            jsonb_build_object('status', 'confirmed', 'confirmed_at', o.confirmed_at), '127.0.0.1', 'pgbench',
            md5(random()::text)
     FROM o;
--- the invoice: its number (counter upsert — where the receivables listener takes it, before the
--- invoice is written), the invoice and its audit row, its four lines
+-- the invoice's id (from its identity sequence) and number (counter upsert), taken before the entry
+-- so that the entry can name its source and the invoice can be written once, with its entry
+SELECT nextval(pg_get_serial_sequence('fin_invoices', 'id')) AS invoice_id \gset
 INSERT INTO fin_document_counters AS c (series, year, last_value)
     VALUES ('INV', extract(year FROM current_date), 1)
     ON CONFLICT (series, year) DO UPDATE SET last_value = c.last_value + 1
     RETURNING last_value AS inv_n \gset
-WITH i AS (
-    INSERT INTO fin_invoices (kind, number, account_id, sales_order_id, issue_date, due_date, currency, subtotal,
-                              tax_total, total, paid, credited, memo)
-    SELECT 'invoice', 'INV-' || extract(year FROM current_date) || '-'
-                      || CASE WHEN :inv_n::int < 100000 THEN lpad(:inv_n::text, 5, '0') ELSE :inv_n::text END,
-           account_id, id, current_date, current_date + 30, currency, subtotal, tax_total, total, 0, 0, number
-    FROM crm_sales_orders WHERE id = :order_id::bigint
-    RETURNING *
-), a AS (
-    INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
-                           after, ip, user_agent, request_id)
-    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_invoices.create', 'finance.invoice_issued',
-           'fin_invoices', i.id::text, NULL, to_jsonb(i), '127.0.0.1', 'pgbench', md5(random()::text)
-    FROM i
-)
-SELECT id AS invoice_id FROM i \gset
-INSERT INTO fin_invoice_lines (invoice_id, line_no, description, product_id, sku, quantity, unit, unit_price,
-                               tax_rate, net_amount, tax_amount, total_amount, account_id)
-    SELECT :invoice_id::bigint, l.position, l.description, l.product_id, p.sku, l.quantity, l.unit, l.unit_price,
-           l.tax_rate, l.net_amount, l.tax_amount, l.total_amount, :revenue::bigint
-    FROM crm_sales_order_lines AS l LEFT JOIN crm_products AS p ON p.id = l.product_id
-    WHERE l.order_id = :order_id::bigint;
 -- the entry through the posting door's steps: the period (created if new, locked FOR SHARE), a draft
 -- and its audit row, three lines, the voucher number (counter upsert), flipped to posted — the
 -- triggers fin_guard_entry, fin_add_period_balances and the deferred balance check run — and the
@@ -136,18 +116,18 @@ WITH e AS (
 ), a AS (
     INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
                            after, ip, user_agent, request_id)
-    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_entries.create', 'finance.invoice_issued',
-           'fin_entries', e.id::text, NULL, to_jsonb(e), '127.0.0.1', 'pgbench', md5(random()::text)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_entries.create', NULL, 'fin_entries',
+           e.id::text, NULL, to_jsonb(e), '127.0.0.1', 'pgbench', md5(random()::text)
     FROM e
 )
 SELECT id AS entry_id FROM e \gset
 INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, partner_id, memo)
     SELECT :entry_id::bigint, v.no, v.account, v.debit, v.credit, v.partner, ''
-    FROM fin_invoices AS i,
-         LATERAL (VALUES (1, :receivable::bigint, i.total, 0::numeric, i.account_id),
-                         (2, :revenue::bigint, 0, i.subtotal, NULL),
-                         (3, :output_vat::bigint, 0, i.tax_total, NULL)) AS v(no, account, debit, credit, partner)
-    WHERE i.id = :invoice_id::bigint;
+    FROM crm_sales_orders AS o,
+         LATERAL (VALUES (1, :receivable::bigint, o.total, 0::numeric, o.account_id),
+                         (2, :revenue::bigint, 0, o.subtotal, NULL),
+                         (3, :output_vat::bigint, 0, o.tax_total, NULL)) AS v(no, account, debit, credit, partner)
+    WHERE o.id = :order_id::bigint;
 INSERT INTO fin_voucher_counters AS c (journal, period_id, last_value) VALUES ('general', :period_id::bigint, 1)
     ON CONFLICT (journal, period_id) DO UPDATE SET last_value = c.last_value + 1
     RETURNING last_value AS voucher_n \gset
@@ -160,21 +140,35 @@ WITH e AS (
 )
 INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
                        after, ip, user_agent, request_id)
-    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_entries.update', 'finance.invoice_issued',
-           'fin_entries', e.id::text, '{"number": null, "status": "draft", "posted_at": null, "posted_by": null}',
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_entries.update', NULL, 'fin_entries',
+           e.id::text, '{"number": null, "status": "draft", "posted_at": null, "posted_by": null}',
            jsonb_build_object('number', e.number, 'status', e.status, 'posted_at', e.posted_at, 'posted_by',
                               e.posted_by),
            '127.0.0.1', 'pgbench', md5(random()::text)
     FROM e;
--- the invoice linked to its entry, the order marked invoiced (each with its audit row)
-WITH i AS (UPDATE fin_invoices SET entry_id = :entry_id::bigint, updated_at = now()
-           WHERE id = :invoice_id::bigint RETURNING id, entry_id)
+-- the invoice, written once with its number and entry, its audit row and four lines
+WITH i AS (
+    INSERT INTO fin_invoices (id, kind, number, account_id, sales_order_id, issue_date, due_date, currency,
+                              subtotal, tax_total, total, paid, credited, entry_id, memo)
+    SELECT :invoice_id::bigint, 'invoice', 'INV-' || extract(year FROM current_date) || '-'
+                      || CASE WHEN :inv_n::int < 100000 THEN lpad(:inv_n::text, 5, '0') ELSE :inv_n::text END,
+           account_id, id, current_date, current_date + 30, currency, subtotal, tax_total, total, 0, 0,
+           :entry_id::bigint, number
+    FROM crm_sales_orders WHERE id = :order_id::bigint
+    RETURNING *
+)
 INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
                        after, ip, user_agent, request_id)
-    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_invoices.update', 'finance.invoice_issued',
-           'fin_invoices', i.id::text, '{"entry_id": null}', jsonb_build_object('entry_id', i.entry_id),
-           '127.0.0.1', 'pgbench', md5(random()::text)
+    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'fin_invoices.create', 'finance.invoice_issued',
+           'fin_invoices', i.id::text, NULL, to_jsonb(i), '127.0.0.1', 'pgbench', md5(random()::text)
     FROM i;
+INSERT INTO fin_invoice_lines (invoice_id, line_no, description, product_id, sku, quantity, unit, unit_price,
+                               tax_rate, net_amount, tax_amount, total_amount, account_id)
+    SELECT :invoice_id::bigint, l.position, l.description, l.product_id, p.sku, l.quantity, l.unit, l.unit_price,
+           l.tax_rate, l.net_amount, l.tax_amount, l.total_amount, :revenue::bigint
+    FROM crm_sales_order_lines AS l LEFT JOIN crm_products AS p ON p.id = l.product_id
+    WHERE l.order_id = :order_id::bigint;
+-- the order marked invoiced, with its audit row
 WITH o AS (UPDATE crm_sales_orders AS o SET status = 'invoiced', invoiced_at = now(), updated_at = now(),
                   invoice_ref = i.number
            FROM fin_invoices AS i WHERE o.id = :order_id::bigint AND i.id = :invoice_id::bigint
