@@ -144,9 +144,12 @@ def migrate_shared(url: str) -> float:
     return time.perf_counter() - started
 
 
-async def create_tenants(count: int, concurrency: int = 4, prefix: str = "t") -> list[Any]:
+async def create_tenants(
+    count: int, concurrency: int = 4, prefix: str = "t", chart: str | None = None
+) -> list[Any]:
     """``count`` tenants without an administrator password (no argon2 hash each), ``concurrency``
-    at a time; returns the ``Provisioned`` results in slug order."""
+    at a time; returns the ``Provisioned`` results in slug order. ``chart``: the books' chart of
+    accounts ("cas" / "ifrs"; default: by locale)."""
     from app.kernel.db import get_database
     from tenants.provisioning import ProvisionRequest, provision_tenant
 
@@ -156,7 +159,9 @@ async def create_tenants(count: int, concurrency: int = 4, prefix: str = "t") ->
 
     async def one(slug: str) -> Any:
         async with sem:
-            req = ProvisionRequest(slug=slug, name=f"Tenant {slug}", admin_email=f"admin@{slug}.example")
+            req = ProvisionRequest(
+                slug=slug, name=f"Tenant {slug}", admin_email=f"admin@{slug}.example", chart=chart
+            )
             return await provision_tenant(engine, req)
 
     return list(await asyncio.gather(*(one(s) for s in slugs)))

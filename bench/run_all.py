@@ -4,7 +4,7 @@
 
 Each benchmark runs in its own process with the current environment (DATABASE_URL / REDIS_URL:
 see bench/README.md); its output is shown and also written to var/bench/results-<time>.txt.
-Total time with the defaults: about 45 minutes (25 platform, 20 CRM).
+Total time with the defaults: about 55 minutes (25 platform, 20 CRM, 10 finance).
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ BENCHMARKS = (
     "crm_pages",
     "crm_contact_import",
     "crm_segment_refresh",
+    "finance_trial_balance",
+    "finance_statements",
+    "finance_posting",
 )
 
 

@@ -27,13 +27,33 @@ async def current_template(session: AsyncSession) -> str | None:
     return (await session.execute(select(FinanceSettings.chart_template))).scalar_one_or_none()
 
 
+# session.info key: (the transaction it was read in, the template).
+_TEMPLATE_READ = "finance.chart_template"
+
+
+def _innermost_transaction(session: AsyncSession) -> object | None:
+    sync = session.sync_session
+    return sync.get_nested_transaction() or sync.get_transaction()
+
+
 async def ensure_finance(session: AsyncSession) -> str:
-    """The tenant's chart template, installing the default one on first use."""
+    """The tenant's chart template, installing the default one on first use.
+
+    Read once per transaction: one request asks many times (the posting door, posting rules,
+    receivables' settings — five times to confirm an order that is invoiced on confirmation), and
+    a recorded template never changes. The answer is remembered with the innermost transaction
+    (or savepoint) it was read in, so a rolled-back installation is never remembered."""
+    remembered = session.info.get(_TEMPLATE_READ)
+    if remembered is not None and remembered[0] is _innermost_transaction(session):
+        return str(remembered[1])
     template = await current_template(session)
-    if template is not None:
-        return template
-    tenant = context.current_tenant()
-    return await install_chart(session, default_template(tenant.locale if tenant else None))
+    if template is None:
+        tenant = context.current_tenant()
+        template = await install_chart(session, default_template(tenant.locale if tenant else None))
+    transaction = _innermost_transaction(session)
+    if transaction is not None:
+        session.info[_TEMPLATE_READ] = (transaction, template)
+    return template
 
 
 async def install_chart(session: AsyncSession, template: str, *, currency: str | None = None) -> str:
