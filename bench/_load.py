@@ -30,9 +30,12 @@ from _common import ROOT, out
 LUA = Path(__file__).resolve().parent / "wrk_targets.lua"
 SERVER_CPU = os.environ.get("BENCH_SERVER_CPU", "0")
 LOAD_CPU = os.environ.get("BENCH_LOAD_CPU", "1")
+# One web process by default (the figures of bench/README.md); BENCH_WEB_WORKERS=2 with
+# BENCH_SERVER_CPU=0,1 serves like a two-core deployment (the server's CPU sampling then sees only
+# the supervisor, so its per-request CPU figures do not apply).
 UVICORN_FLAGS = [
     "--workers",
-    "1",
+    os.environ.get("BENCH_WEB_WORKERS", "1"),
     "--loop",
     "uvloop",
     "--http",
