@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import Bill, Payment, Supplier
 from app.finance.services import payables_reports, rules, supplier_payments, suppliers
+from app.finance.services.money import money_accounts
 from app.finance.services.payables_input import tenant_today
 from app.finance.services.supplier_payments import AllocationInput, SupplierPaymentInput
 from app.kernel import i18n
@@ -196,7 +197,7 @@ async def _form(
     raw = str(form.value("supplier_id") or "")
     if raw.isdigit():
         supplier = await db.get(Supplier, int(raw))
-    accounts = await supplier_payments.money_accounts(db)
+    accounts = await money_accounts(db)
     return render(
         request,
         "finance/supplier_payment_form.html",

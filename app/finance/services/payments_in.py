@@ -28,13 +28,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm import interface as crm
 from app.finance import errors, events
 from app.finance.models import Account, Allocation, Invoice, Payment
 from app.finance.services.invoices import open_amount
+from app.finance.services.money import money_accounts
 from app.finance.services.numbering import next_number
 from app.finance.services.posting import PostingLine, PostingRequest, post
 from app.finance.services.receivables import (
@@ -65,20 +66,8 @@ METHODS = {
 
 
 async def bank_accounts(session: AsyncSession) -> list[Account]:
-    """The accounts money can be received into: postable, active asset accounts that are the
-    ``bank`` or ``cash`` rule's account or one of their sub-accounts (100201 招商银行 …)."""
-    prefixes = [await account_code(session, "bank"), await account_code(session, "cash")]
-    stmt = (
-        select(Account)
-        .where(
-            Account.type == "asset",
-            Account.postable.is_(True),
-            Account.active.is_(True),
-            or_(*(Account.code.startswith(p, autoescape=True) for p in prefixes)),
-        )
-        .order_by(Account.code)
-    )
-    return list((await session.execute(stmt)).scalars())
+    """The accounts money can be received into (services/money.py)."""
+    return await money_accounts(session)
 
 
 def _id(value: object) -> int | None:

@@ -28,19 +28,18 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.finance.errors import InvalidComparison, InvalidDateRange, InvalidStatementDate
 from app.finance.models import Account, Entry, EntryLine, Payment
 from app.finance.services import movements
+from app.finance.services.money import money_accounts
 from app.finance.services.movements import ZERO, DateRange, month_end, month_start
-from app.finance.services.rules import account_code
 from app.finance.services.setup import ensure_finance
 from app.finance.services.statement_layouts import (
     BALANCE_SHEET,
-    CASH_PREFIXES,
     NORMAL_SIDE,
     PROFIT_AND_LOSS,
     Heading,
@@ -424,21 +423,8 @@ class CashReport:
 
 
 async def cash_accounts(session: AsyncSession) -> list[Account]:
-    """The accounts the cash report covers: postable accounts whose code starts with one of the
-    template's cash codes (CAS 1001 1002 1012, IFRS 1000 1010 — their sub-accounts included) or
-    with the account the tenant's ``cash`` / ``bank`` posting rules name."""
-    template = await ensure_finance(session)
-    prefixes = {
-        *CASH_PREFIXES[template],
-        await account_code(session, "cash"),
-        await account_code(session, "bank"),
-    }
-    stmt = (
-        select(Account)
-        .where(Account.postable, or_(*(Account.code.startswith(p, autoescape=True) for p in prefixes)))
-        .order_by(Account.code)
-    )
-    return list((await session.execute(stmt)).scalars())
+    """The accounts the cash report covers (services/money.py)."""
+    return await money_accounts(session, for_report=True)
 
 
 def _category(cash_ids: list[int]) -> ColumnElement[str]:

@@ -31,6 +31,7 @@ from app.finance import errors
 from app.finance.models import Account, Allocation, Bill, Payment, Supplier
 from app.finance.services import numbering, rules
 from app.finance.services.bills import check_open_period
+from app.finance.services.money import money_accounts
 from app.finance.services.payables_input import Problems, tenant_today
 from app.finance.services.posting import PostingLine, PostingRequest, post
 from app.finance.services.setup import ensure_finance
@@ -62,31 +63,6 @@ class SupplierPaymentInput:
     bank_account: str | None = None  # account code; blank → the posting rule "bank"
     memo: str = ""
     allocations: list[AllocationInput] = field(default_factory=list)
-
-
-async def money_accounts(session: AsyncSession) -> list[Account]:
-    """The accounts money can be paid from: the posting rules' bank and cash accounts, their
-    sub-accounts and their siblings under one group (active, postable asset accounts)."""
-    await ensure_finance(session)
-    codes = [await rules.account_code(session, role) for role in ("bank", "cash")]
-    roots = list((await session.execute(select(Account).where(Account.code.in_(codes)))).scalars())
-    prefixes = {a.code for a in roots}
-    parents = [a.parent_id for a in roots if a.parent_id is not None]
-    if parents:
-        prefixes |= set(
-            (await session.execute(select(Account.code).where(Account.id.in_(parents)))).scalars()
-        )
-    stmt = (
-        select(Account)
-        .where(
-            Account.type == "asset",
-            Account.postable.is_(True),
-            Account.active.is_(True),
-            or_(*(Account.code.startswith(p) for p in prefixes)) if prefixes else Account.id.is_(None),
-        )
-        .order_by(Account.code)
-    )
-    return list((await session.execute(stmt)).scalars())
 
 
 def _allocations(raw: Sequence[AllocationInput], problems: Problems) -> list[tuple[int, int, Decimal]]:
