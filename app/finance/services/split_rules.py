@@ -59,7 +59,7 @@ async def rule_shares(session: AsyncSession, rule_ids: list[int]) -> dict[int, l
         select(SplitRuleShare.rule_id, CostCentre.code, SplitRuleShare.percent)
         .join(CostCentre, CostCentre.id == SplitRuleShare.cost_centre_id)
         .where(SplitRuleShare.rule_id.in_(rule_ids))
-        .order_by(SplitRuleShare.rule_id, SplitRuleShare.position)
+        .order_by(SplitRuleShare.rule_id, SplitRuleShare.position, SplitRuleShare.id)  # as bills split
     )
     for rule_id, code, percent in rows.all():
         out[rule_id].append((code, percent))
