@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -42,6 +43,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -267,11 +269,29 @@ def _wrk(port: int, host: str, token: str, tenant: Tenant, connections: int, sec
     )
 
 
+@contextlib.contextmanager
+def _profiled(server: Any, seconds: float) -> Iterator[None]:
+    """With ``BENCH_PYSPY=<file>`` (and py-spy installed — not a project dependency), samples the
+    web process during the measured run and writes py-spy's raw (collapsed) stacks to the file."""
+    target = os.environ.get("BENCH_PYSPY")
+    if not target or not shutil.which("py-spy"):
+        yield
+        return
+    argv = ["py-spy", "record", "--pid", str(server.proc.pid), "--duration", str(max(1, round(seconds) - 1)),
+            "--rate", "200", "--format", "raw", "-o", target]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.wait(timeout=60)
+        out(f"           py-spy stacks of the web process: {target}")
+
+
 def _api(tenant: Tenant, token: str, db: str, connections: int, args: argparse.Namespace) -> ApiResult:
     host = f"{tenant.slug}.localhost"
     with serve("finance-posting", APP) as server:
         _wrk(server.port, host, token, tenant, connections, args.warmup)
-        with Sampler(server, db) as s, Waits(db) as waits:
+        with Sampler(server, db) as s, Waits(db) as waits, _profiled(server, args.seconds):
             r = _wrk(server.port, host, token, tenant, connections, args.seconds)
     out(
         f"  API      {r.tps:8.1f} tx/s  ({r.confirmed} orders confirmed, {r.created} created, "

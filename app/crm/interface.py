@@ -226,7 +226,13 @@ async def existing_account_ids(session: Any, ids: set[int]) -> set[int]:
 
     if not ids:
         return set()
-    return set((await session.execute(select(Account.id).where(Account.id.in_(ids)))).scalars())
+    # Accounts this session holds already exist (the order being invoiced read its customer).
+    sync = session.sync_session
+    held = {i for i in ids if sync.identity_map.get(sync.identity_key(Account, i)) is not None}
+    missing = set(ids) - held
+    if not missing:
+        return held
+    return held | set((await session.execute(select(Account.id).where(Account.id.in_(missing)))).scalars())
 
 
 # --- product categories and their VAT rate (CRM-4 ↔ finance tax) ------------------------------

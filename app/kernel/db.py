@@ -17,7 +17,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, DateTime, Identity, MetaData, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -187,6 +187,27 @@ async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
         raise
     finally:
         await session.close()
+
+
+_MEMO = "tessera.transaction_memo"
+
+
+def transaction_memo(session: AsyncSession) -> dict[str, Any]:
+    """A dict that lives as long as the session's innermost transaction (or savepoint): what one
+    request reads once and asks for many times — a setting, the row locks it already holds, the
+    lines of an order it just confirmed. A new transaction, a savepoint or a rollback starts
+    with an empty memo, so nothing remembered can outlive the transaction it is true in (a
+    lookup inside a savepoint does not see the outer transaction's memo: it reads again, which
+    is never wrong)."""
+    sync = session.sync_session
+    transaction = sync.get_nested_transaction() or sync.get_transaction()
+    remembered = sync.info.get(_MEMO)
+    if remembered is not None and remembered[0] is transaction:
+        return cast(dict[str, Any], remembered[1])
+    memo: dict[str, Any] = {}
+    if transaction is not None:
+        sync.info[_MEMO] = (transaction, memo)
+    return memo
 
 
 def row_to_dict(obj: Any, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:

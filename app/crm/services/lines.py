@@ -30,6 +30,7 @@ from app.crm.services.fields import (
 from app.crm.services.price_lists import get_price_list, price_for, usable_on
 from app.crm.services.pricing import LineAmounts, document_totals, price_line
 from app.kernel.audit import audited
+from app.kernel.db import transaction_memo
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
 
 Line = QuoteLine | SalesOrderLine
@@ -235,11 +236,33 @@ class LineKind:
     what: str  # lazy() noun for NotFound
     event: str  # e.g. "crm.quote_line"
 
-    async def of(self, session: AsyncSession, document_id: int) -> list[Line]:
-        stmt = (
-            select(self.model).where(self.parent == document_id).order_by(self.model.position, self.model.id)
+    def _memo(self, session: AsyncSession) -> dict[int, list[Line]]:
+        memo: dict[int, list[Line]] = transaction_memo(session).setdefault(
+            f"crm.lines.{self.model.__tablename__}", {}
         )
-        return cast(list[Line], list((await session.execute(stmt)).scalars()))
+        return memo
+
+    async def of(self, session: AsyncSession, document_id: int) -> list[Line]:
+        """The document's lines in order, read once per transaction: confirming an order reads
+        them, finance's invoice reads them, the answer shows them. Every change of lines here
+        forgets them (``add``, ``change``, ``remove``); a new document's creator remembers its
+        lines (``remember``)."""
+        memo = self._memo(session)
+        if document_id not in memo:
+            stmt = (
+                select(self.model)
+                .where(self.parent == document_id)
+                .order_by(self.model.position, self.model.id)
+            )
+            memo[document_id] = cast(list[Line], list((await session.execute(stmt)).scalars()))
+        return list(memo[document_id])
+
+    def remember(self, session: AsyncSession, document_id: int, lines: Sequence[Line]) -> None:
+        """The lines of a document created in this transaction (flushed), in order."""
+        self._memo(session)[document_id] = sorted(lines, key=lambda line: (line.position, line.id))
+
+    def forget(self, session: AsyncSession, document_id: int) -> None:
+        self._memo(session).pop(document_id, None)
 
     async def find(self, session: AsyncSession, line_id: int) -> Line:
         """A line by id, whatever its document (check the reader may see the document)."""
@@ -259,6 +282,7 @@ class LineKind:
         values = await clean_line(session, data, errors, Pricing(document.currency, document.price_list_id))
         if errors:
             raise ValidationFailed(errors)
+        self.forget(session, document.id)
         async with audited(session, f"{self.event}_added"):
             position = await next_position(session, self.model, self.parent, document.id)
             line = self.model(**{self.parent.key: document.id}, position=position, **values)
@@ -273,6 +297,7 @@ class LineKind:
         values = await clean_line(session, data, errors, pricing, existing=line)
         if errors:
             raise ValidationFailed(errors)
+        self.forget(session, document.id)
         async with audited(session, f"{self.event}_changed"):
             for key, value in values.items():
                 setattr(line, key, value)
@@ -281,6 +306,7 @@ class LineKind:
         return line
 
     async def remove(self, session: AsyncSession, document: Any, line: Line) -> None:
+        self.forget(session, document.id)
         async with audited(session, f"{self.event}_removed"):
             await session.delete(line)
             await session.flush()

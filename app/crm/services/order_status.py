@@ -30,9 +30,9 @@ from app.crm.events import SALES_ORDER_CANCELLED, SALES_ORDER_CONFIRMED, SALES_O
 from app.crm.interface import notify_order_listeners
 from app.crm.models import Account, Product, SalesOrder, SalesOrderLine
 from app.crm.services.fields import clean_text
-from app.crm.services.orders import STATUS_LABELS, get_writable_order, order_lines
+from app.crm.services.orders import STATUS_LABELS, get_writable_order, locked_order, order_lines
 from app.kernel.audit import audited
-from app.kernel.db import utcnow
+from app.kernel.db import transaction_memo, utcnow
 from app.kernel.errors import FieldError, NotFound, ValidationFailed
 from app.kernel.i18n import lazy
 from app.kernel.outbox import publish
@@ -68,15 +68,22 @@ async def confirm_order(session: AsyncSession, principal: Principal, order_id: i
     return order
 
 
+async def _skus(session: AsyncSession, product_ids: set[int]) -> dict[int, str]:
+    """Product id → SKU, read once per transaction (the event and finance's reading of the order
+    both name the SKUs)."""
+    memo: dict[int, str] = transaction_memo(session).setdefault("crm.skus", {})
+    missing = product_ids - memo.keys()
+    if missing:
+        rows = await session.execute(select(Product.id, Product.sku).where(Product.id.in_(missing)))
+        memo.update({pid: sku for pid, sku in rows.all()})
+    return {pid: memo[pid] for pid in product_ids if pid in memo}
+
+
 async def confirmed_payload(
     session: AsyncSession, order: SalesOrder, lines: list[SalesOrderLine], account: Account | None
 ) -> dict[str, Any]:
     """Exactly the shape documented at SALES_ORDER_CONFIRMED in app/crm/events.py."""
-    product_ids = {line.product_id for line in lines if line.product_id is not None}
-    skus: dict[int, str] = {}
-    if product_ids:
-        rows = await session.execute(select(Product.id, Product.sku).where(Product.id.in_(product_ids)))
-        skus = {pid: sku for pid, sku in rows.all()}
+    skus = await _skus(session, {line.product_id for line in lines if line.product_id is not None})
     return {
         "order_id": order.id,
         "number": order.number,
@@ -171,13 +178,7 @@ async def cancel_order(
 async def mark_invoiced(session: AsyncSession, order_id: int, invoice_ref: str) -> SalesOrder:
     """Finance issued the invoice (no record rules: a context acts, not a person). Idempotent:
     the same reference again changes nothing, so a redelivered event is harmless."""
-    stmt = (
-        select(SalesOrder)
-        .where(SalesOrder.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    order = (await session.execute(stmt)).scalar_one_or_none()
+    order = await locked_order(session, order_id)
     if order is None:
         raise NotFound(lazy("sales order"))
     ref = " ".join(str(invoice_ref or "").split())
@@ -245,8 +246,7 @@ async def order_document(session: AsyncSession, order_id: int, *, lock: bool = F
     """The order as other contexts read it (app/crm/interface.py ``sales_order_for_finance``);
     ``lock`` takes its row ``FOR UPDATE`` first (the lock every status change takes)."""
     if lock:
-        stmt = select(SalesOrder).where(SalesOrder.id == order_id).with_for_update()
-        order = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+        order = await locked_order(session, order_id)
     else:
         order = await session.get(SalesOrder, order_id, populate_existing=True)
     if order is None:

@@ -30,6 +30,7 @@ from app.crm.services.numbering import next_number
 from app.crm.services.ownership import assignment_for
 from app.crm.services.quotes import clean_lines, clean_parties, clean_pricing, get_writable_quote, quote_lines
 from app.kernel.audit import audited
+from app.kernel.db import transaction_memo
 from app.kernel.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.kernel.i18n import lazy
 from app.security.permissions import CRM_ORDER_READ, CRM_ORDER_WRITE
@@ -80,8 +81,36 @@ async def get_writable_order(
     order = (await session.execute(stmt)).scalar_one_or_none()
     if order is None:
         raise NotFound(lazy("sales order"))
+    if lock:
+        _locked(session).add(order.id)
     if not can_write(order, principal, permission):
         raise Forbidden(lazy("You may view this order but not change it."))
+    return order
+
+
+def _locked(session: AsyncSession) -> set[int]:
+    locked: set[int] = transaction_memo(session).setdefault("crm.locked_orders", set())
+    return locked
+
+
+async def locked_order(session: AsyncSession, order_id: int) -> SalesOrder | None:
+    """The order with its row locked ``FOR UPDATE`` (no record rules: a context acts). An order
+    this transaction has locked already is answered from the session without a statement: while
+    the lock is held nobody else can change it, and this session's own changes are on the
+    object (finance invoicing the order that confirming it just locked)."""
+    if order_id in _locked(session):
+        held = await session.get(SalesOrder, order_id)
+        if held is not None:
+            return held
+    stmt = (
+        select(SalesOrder)
+        .where(SalesOrder.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    order = (await session.execute(stmt)).scalar_one_or_none()
+    if order is not None:
+        _locked(session).add(order.id)
     return order
 
 
@@ -139,6 +168,7 @@ async def create_order(session: AsyncSession, principal: Principal, data: Mappin
         raise ValidationFailed(errors)
     if details["shipping_address"] is None:
         details["shipping_address"] = account.address
+    rows = [SalesOrderLine(position=i, **v) for i, v in enumerate(lines, start=1)]
     async with audited(session, "crm.sales_order_created"):
         order = SalesOrder(
             number=await next_number(session, "sales_order", order_date.year),
@@ -153,11 +183,13 @@ async def create_order(session: AsyncSession, principal: Principal, data: Mappin
             team_id=owner.team_id,
             **details,
         )
+        apply_totals(order, rows)  # written with the order, not updated after its lines
         session.add(order)
         await session.flush()
-        rows = [SalesOrderLine(order_id=order.id, position=i, **v) for i, v in enumerate(lines, start=1)]
+        for row in rows:
+            row.order_id = order.id
         session.add_all(rows)
-        apply_totals(order, rows)
+    ORDER_LINES.remember(session, order.id, rows)
     return order
 
 
@@ -196,15 +228,15 @@ async def create_order_from_quote(session: AsyncSession, principal: Principal, q
             owner_id=quote.owner_id,
             team_id=quote.team_id,
         )
+        rows = [SalesOrderLine(**{c: getattr(line, c) for c in _LINE_COLUMNS}) for line in source_lines]
+        apply_totals(order, rows)  # written with the order, not updated after its lines
         session.add(order)
         await session.flush()
-        rows = [
-            SalesOrderLine(order_id=order.id, **{c: getattr(line, c) for c in _LINE_COLUMNS})
-            for line in source_lines
-        ]
+        for row in rows:
+            row.order_id = order.id
         session.add_all(rows)
-        apply_totals(order, rows)
         quote.status = "ordered"
+    ORDER_LINES.remember(session, order.id, rows)
     return order
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.errors import InvalidState
-from app.crm.models import Contact, Opportunity, Quote, QuoteLine
+from app.crm.models import Contact, Opportunity, Product, Quote, QuoteLine
 from app.crm.services.accounts import get_account
 from app.crm.services.calendar import tenant_today
 from app.crm.services.fields import (
@@ -164,11 +164,31 @@ async def clean_lines(
     if len(raw) > MAX_LINES:
         errors.append(FieldError("lines", "Use at most {n} lines.", {"n": MAX_LINES}))
         return []
-    return [
+    products = await _load_products(session, raw)  # held while the lines are checked
+    cleaned = [
         await clean_line(session, item, errors, pricing, prefix=f"lines[{i}].")
         for i, item in enumerate(raw)
         if isinstance(item, Mapping)
     ]
+    del products
+    return cleaned
+
+
+async def _load_products(session: AsyncSession, raw: Any) -> list[Product]:
+    """The lines' products in one statement, so each line's check finds its product in the
+    session instead of reading it alone (what is not a plain id is left to the line's check).
+    The caller holds the list: the session's identity map keeps only what is referenced."""
+    ids = {
+        int(item["product_id"])
+        for item in raw
+        if isinstance(item, Mapping)
+        and isinstance(item.get("product_id"), int | str)
+        and str(item["product_id"]).isdigit()
+        and 0 < int(item["product_id"]) < 2**63
+    }
+    if not ids:
+        return []
+    return list((await session.execute(select(Product).where(Product.id.in_(ids)))).scalars())
 
 
 async def create_quote(session: AsyncSession, principal: Principal, data: Mapping[str, Any]) -> Quote:

@@ -39,6 +39,7 @@ from app.finance.models import (
     PeriodBalance,
     TaxRate,
 )
+from app.finance.services.account_lookup import forget_accounts
 from app.finance.services.cost_centres import clean_name, truthy
 from app.finance.services.posting_rules import rule_views
 from app.finance.services.setup import ensure_finance
@@ -116,6 +117,7 @@ async def create_account(session: AsyncSession, principal: Principal, data: Mapp
                 await session.flush()
         except IntegrityError:
             raise ValidationFailed([_code_error(code)]) from None
+    forget_accounts(session)
     return account
 
 
@@ -169,6 +171,7 @@ async def update_account(
         for key, value in values.items():
             setattr(account, key, value)
         await session.flush()
+    forget_accounts(session)
     return account
 
 
@@ -199,6 +202,7 @@ async def delete_account(session: AsyncSession, principal: Principal, account_id
     account = await get_account(session, account_id, lock=True)
     await _check_deletion(session, account)
     code = account.code
+    forget_accounts(session)
     async with audited(session, "finance.account_deleted"):
         try:
             async with session.begin_nested():

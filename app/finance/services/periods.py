@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.errors import InvalidPeriod
 from app.finance.models import Period
-from app.kernel.db import utcnow
+from app.kernel.db import transaction_memo, utcnow
 from app.kernel.errors import NotFound
 from app.kernel.i18n import lazy
 
@@ -25,10 +25,18 @@ def parse_period(value: str) -> tuple[int, int]:
     return int(m[1]), int(m[2])
 
 
+_LOCKED = "finance.locked_periods"
+
+
 async def period_for(session: AsyncSession, on: date, *, lock: bool = False) -> Period:
     """The period of ``on``, created open if new. ``lock`` takes it ``FOR SHARE``: a posting holds
     that until commit, so closing the period waits for postings in flight, and a posting that
-    starts after the close sees it closed."""
+    starts after the close sees it closed. A period this transaction already holds that way is
+    not read again (a document locks its period before taking its number; the posting door asks
+    once more)."""
+    locked: dict[tuple[int, int], Period] = transaction_memo(session).setdefault(_LOCKED, {})
+    if lock and (on.year, on.month) in locked:
+        return locked[(on.year, on.month)]
     stmt = select(Period).where(Period.year == on.year, Period.month == on.month)
     if lock:
         stmt = stmt.with_for_update(read=True)
@@ -41,6 +49,8 @@ async def period_for(session: AsyncSession, on: date, *, lock: bool = False) -> 
             .on_conflict_do_nothing(index_elements=["year", "month"])
         )
         period = (await session.execute(stmt)).scalar_one()
+    if lock:
+        transaction_memo(session).setdefault(_LOCKED, {})[(on.year, on.month)] = period
     return period
 
 
@@ -52,6 +62,7 @@ async def find_period(session: AsyncSession, year: int, month: int) -> Period | 
 
 async def set_period_status(session: AsyncSession, year: int, month: int, status: str) -> Period:
     """Close (or reopen) a period (year-end closing entries: app/finance/services/year_end.py)."""
+    transaction_memo(session).pop(_LOCKED, None)
     period = (
         await session.execute(
             select(Period).where(Period.year == year, Period.month == month).with_for_update()
@@ -92,6 +103,7 @@ async def list_periods(session: AsyncSession) -> list[tuple[Period, int]]:
 
 async def set_status_by_id(session: AsyncSession, period_id: int, status: str) -> Period:
     """Close or reopen the period ``period_id`` (``FOR UPDATE``: waits for postings in flight)."""
+    transaction_memo(session).pop(_LOCKED, None)
     period = (
         await session.execute(select(Period).where(Period.id == period_id).with_for_update())
     ).scalar_one_or_none()

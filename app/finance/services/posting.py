@@ -26,13 +26,15 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.crm import interface as crm
 from app.finance import errors, events
 from app.finance.models import JOURNALS, Account, Entry, EntryLine, Supplier, VoucherCounter
+from app.finance.services.account_lookup import accounts_by_code
 from app.finance.services.cost_centres import check_cost_centres
 from app.finance.services.finance_settings import check_currency
 from app.finance.services.periods import period_for
@@ -114,6 +116,46 @@ def _actor_label(principal: Principal | None) -> str:
     )
 
 
+async def _number_and_post(
+    session: AsyncSession, principal: Principal | None, entry: Entry, period: Any
+) -> None:
+    """Take the journal's next voucher number for the period and flip the draft to posted, in ONE
+    statement: the counter row's lock (held to commit: numbers stay gapless, a rollback gives the
+    number back) is taken as late as possible, and the flip fires the triggers that check the
+    entry and add its lines to the period balances."""
+    now = utcnow()
+    counter = (
+        insert(VoucherCounter)
+        .values(journal=entry.journal, period_id=period.id, last_value=1)
+        .on_conflict_do_update(
+            index_elements=["journal", "period_id"], set_={"last_value": VoucherCounter.last_value + 1}
+        )
+        .returning(VoucherCounter.last_value)
+        .cte("voucher")
+    )
+    digits = cast(select(counter.c.last_value).scalar_subquery(), Text)  # the CTE runs once
+    prefix = f"{JOURNALS[entry.journal]}-{period.year:04d}-{period.month:02d}-"
+    posted_by = _actor_label(principal)
+    number = (
+        await session.execute(
+            update(Entry.__table__)
+            .add_cte(counter)
+            .where(Entry.__table__.c.id == entry.id)
+            .values(
+                number=literal(prefix) + func.lpad(digits, func.greatest(4, func.length(digits)), "0"),
+                status="posted",
+                posted_at=now,
+                posted_by=posted_by,
+                updated_at=now,
+            )
+            .returning(Entry.__table__.c.number)
+        )
+    ).scalar_one()
+    posted = {"number": number, "status": "posted", "posted_at": now, "posted_by": posted_by}
+    for key, value in {**posted, "updated_at": now}.items():
+        set_committed_value(entry, key, value)
+
+
 async def post(session: AsyncSession, principal: Principal | None, request: PostingRequest) -> Entry:
     """Post ``request`` as one balanced entry in the caller's transaction; returns it, numbered."""
     await ensure_finance(session)
@@ -121,10 +163,7 @@ async def post(session: AsyncSession, principal: Principal | None, request: Post
         raise errors.UnknownJournal(request.journal)
     amounts = check_lines(request.lines)
 
-    codes = {line.account for line in request.lines}
-    accounts = {
-        a.code: a for a in (await session.execute(select(Account).where(Account.code.in_(codes)))).scalars()
-    }
+    accounts = await accounts_by_code(session, {line.account for line in request.lines})
     for i, line in enumerate(request.lines):
         account = accounts.get(line.account)
         if account is None:
@@ -154,48 +193,41 @@ async def post(session: AsyncSession, principal: Principal | None, request: Post
         # After the period lock: a change of base currency locks the periods (finance_settings.py).
         await check_currency(session, request.currency)
 
-    entry = Entry(
-        journal=request.journal,
-        entry_date=request.date,
-        period_id=period.id,
-        status="draft",
-        memo=request.memo,
-        source_type=request.source_type,
-        source_id=request.source_id,
-        reversal_of=request.reversal_of,
-    )
-    session.add(entry)
-    await session.flush()
-    session.add_all(
-        EntryLine(
-            entry_id=entry.id,
-            line_no=i + 1,
-            account_id=accounts[line.account].id,
-            debit=debit,
-            credit=credit,
-            cost_centre=line.cost_centre or None,
-            partner_id=line.partner_id,
-            supplier_id=line.supplier_id,
-            memo=line.memo,
+    entry = (
+        await session.scalars(
+            insert(Entry).returning(Entry),
+            [
+                {
+                    "journal": request.journal,
+                    "entry_date": request.date,
+                    "period_id": period.id,
+                    "status": "draft",
+                    "memo": request.memo,
+                    "source_type": request.source_type,
+                    "source_id": request.source_id,
+                    "reversal_of": request.reversal_of,
+                }
+            ],
         )
-        for i, (line, (debit, credit)) in enumerate(zip(request.lines, amounts, strict=True))
+    ).one()
+    await session.execute(
+        insert(EntryLine).execution_options(render_nulls=True),  # one statement for all lines
+        [
+            {
+                "entry_id": entry.id,
+                "line_no": i + 1,
+                "account_id": accounts[line.account].id,
+                "debit": debit,
+                "credit": credit,
+                "cost_centre": line.cost_centre or None,
+                "partner_id": line.partner_id,
+                "supplier_id": line.supplier_id,
+                "memo": line.memo,
+            }
+            for i, (line, (debit, credit)) in enumerate(zip(request.lines, amounts, strict=True))
+        ],
     )
-    await session.flush()
-
-    counter = (
-        insert(VoucherCounter)
-        .values(journal=request.journal, period_id=period.id, last_value=1)
-        .on_conflict_do_update(
-            index_elements=["journal", "period_id"], set_={"last_value": VoucherCounter.last_value + 1}
-        )
-        .returning(VoucherCounter.last_value)
-    )
-    sequence = (await session.execute(counter)).scalar_one()
-    entry.number = f"{JOURNALS[request.journal]}-{period.year:04d}-{period.month:02d}-{sequence:04d}"
-    entry.status = "posted"
-    entry.posted_at = utcnow()
-    entry.posted_by = _actor_label(principal)
-    await session.flush()
+    await _number_and_post(session, principal, entry, period)
 
     await publish(
         session,

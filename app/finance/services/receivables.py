@@ -38,7 +38,9 @@ from app.crm import interface as crm
 from app.finance import errors, events
 from app.finance.models import Account, FinanceSettings, Invoice, InvoiceLine, TaxRate
 from app.finance.services import taxes
+from app.finance.services.account_lookup import accounts_by_code
 from app.finance.services.numbering import next_number
+from app.finance.services.periods import period_for
 from app.finance.services.posting import PostingLine, PostingRequest, post
 from app.finance.services.rules import account_code
 from app.finance.services.setup import ensure_finance
@@ -70,10 +72,6 @@ async def finance_settings(session: AsyncSession) -> FinanceSettings:
     settings = await session.get(FinanceSettings, 1)
     assert settings is not None
     return settings
-
-
-async def account_by_code(session: AsyncSession, code: str) -> Account:
-    return (await session.execute(select(Account).where(Account.code == code))).scalar_one()
 
 
 def _money(value: Any) -> Decimal:
@@ -150,12 +148,10 @@ class _Line:
 
 async def _priced_lines(session: AsyncSession, order: dict[str, Any]) -> list[_Line]:
     lines = []
-    rates: dict[Decimal, Any] = {}  # one lookup per distinct rate, not per line
+    rates = await taxes.rates_for_percents(session, {Decimal(raw["tax_rate"]) for raw in order["lines"]})
     for i, raw in enumerate(order["lines"]):
         percent = Decimal(raw["tax_rate"])
-        if percent not in rates:
-            rates[percent] = await taxes.rate_for_percent(session, percent)
-        rate = rates[percent]
+        rate = rates.get(percent)
         if rate is None:
             raise errors.UnknownTaxRate(f"lines.{i}.tax_rate", f"{percent.normalize():f}")
         lines.append(
@@ -235,7 +231,14 @@ async def _issue(
             "order_totals_mismatch",
             lazy("The order's totals do not add up from its lines; ask sales to check it."),
         )
-    revenue = await account_by_code(session, await account_code(session, "revenue"))
+    revenue_code = await account_code(session, "revenue")
+    # The accounts the entry will name, in one read the posting door then finds remembered.
+    revenue = (await accounts_by_code(session, {revenue_code, await account_code(session, "receivable")}))[
+        revenue_code
+    ]
+    # The period is locked before the invoice number is taken: a closed month refuses here, and
+    # the counter row is held for as few statements as can be.
+    await period_for(session, issued, lock=True)
 
     # The invoice's id comes first, so its entry can name it as its source; the invoice number
     # (a locked counter row until commit, like the voucher number) is taken as late as it can be
@@ -333,15 +336,11 @@ async def document_lines(
     for rate, amount in vat:
         _, sofar = per_rate.get(rate.id, (rate, ZERO))
         per_rate[rate.id] = (rate, sofar + amount)
-    output_codes = dict(
-        (
-            await session.execute(
-                select(Account.id, Account.code).where(
-                    Account.id.in_({r.output_account_id for r, _ in per_rate.values()})
-                )
-            )
-        ).all()
-    )
+    output_codes: dict[int, str] = {}
+    for rate, _ in per_rate.values():  # read with the rates (taxes.rates_for_percents): no statement
+        output = await session.get(Account, rate.output_account_id) if rate.output_account_id else None
+        if output is not None:
+            output_codes[output.id] = output.code
     merged: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for code, amount in revenue.items():
         merged[code] += amount

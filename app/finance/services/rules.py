@@ -11,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import Account, PostingRule
+from app.finance.services.account_lookup import remember_accounts
 from app.finance.services.charts import STANDARD_ACCOUNTS
 from app.finance.services.setup import ensure_finance
+from app.kernel.db import transaction_memo
 from app.kernel.i18n import lazy
 
 # role → what it is for (English msgid, shown on the posting rules page)
@@ -35,29 +37,31 @@ ROLES = {
 }
 
 
-# session.info key: (the transaction the tenant's chosen rules were read in, role → code).
 _RULES_READ = "finance.posting_rules"
 
 
 def forget_rules(session: AsyncSession) -> None:
     """Drop the rules read in this transaction (the posting rules service changed them)."""
-    session.info.pop(_RULES_READ, None)
+    transaction_memo(session).pop(_RULES_READ, None)
 
 
 async def _chosen(session: AsyncSession) -> dict[str, str]:
     """The tenant's chosen rules, read once per transaction (a document asks for several roles;
-    an invoice's confirmation for revenue and receivable, a payment for bank and receivable)."""
-    sync = session.sync_session
-    transaction = sync.get_nested_transaction() or sync.get_transaction()
-    remembered = session.info.get(_RULES_READ)
-    if remembered is not None and remembered[0] is transaction:
-        return dict(remembered[1])
-    rows = await session.execute(
-        select(PostingRule.role, Account.code).join(Account, Account.id == PostingRule.account_id)
-    )
-    chosen = {role: code for role, code in rows.all()}
-    if transaction is not None:
-        session.info[_RULES_READ] = (transaction, chosen)
+    an invoice's confirmation for revenue and receivable, a payment for bank and receivable).
+    The chosen accounts come whole and go to ``accounts.by_code``'s memo, so the posting door
+    does not read them again."""
+    memo = transaction_memo(session)
+    remembered = memo.get(_RULES_READ)
+    if remembered is not None:
+        return dict(remembered)
+    rows = (
+        await session.execute(
+            select(PostingRule.role, Account).join(Account, Account.id == PostingRule.account_id)
+        )
+    ).all()
+    remember_accounts(session, [account for _, account in rows])
+    chosen = {role: account.code for role, account in rows}
+    transaction_memo(session)[_RULES_READ] = chosen
     return chosen
 
 

@@ -17,6 +17,7 @@ from app.finance.models import Account, FinanceSettings
 from app.finance.services.charts import TEMPLATES
 from app.finance.services.taxes import install_tax_rates
 from app.kernel import context
+from app.kernel.db import transaction_memo
 
 
 def default_template(locale: str | None) -> str:
@@ -27,13 +28,8 @@ async def current_template(session: AsyncSession) -> str | None:
     return (await session.execute(select(FinanceSettings.chart_template))).scalar_one_or_none()
 
 
-# session.info key: (the transaction it was read in, the template).
 _TEMPLATE_READ = "finance.chart_template"
-
-
-def _innermost_transaction(session: AsyncSession) -> object | None:
-    sync = session.sync_session
-    return sync.get_nested_transaction() or sync.get_transaction()
+_SETTINGS_ROW = "finance.settings_row"
 
 
 async def ensure_finance(session: AsyncSession) -> str:
@@ -42,17 +38,21 @@ async def ensure_finance(session: AsyncSession) -> str:
     Read once per transaction: one request asks many times (the posting door, posting rules,
     receivables' settings — five times to confirm an order that is invoiced on confirmation), and
     a recorded template never changes. The answer is remembered with the innermost transaction
-    (or savepoint) it was read in, so a rolled-back installation is never remembered."""
-    remembered = session.info.get(_TEMPLATE_READ)
-    if remembered is not None and remembered[0] is _innermost_transaction(session):
-        return str(remembered[1])
-    template = await current_template(session)
+    (or savepoint) it was read in (``transaction_memo``), so a rolled-back installation is never
+    remembered. The settings row is read whole (``FinanceSettings``): the identity map then
+    answers ``session.get(FinanceSettings, 1)`` without a second statement."""
+    memo = transaction_memo(session)
+    template = memo.get(_TEMPLATE_READ)
+    if template is not None:
+        return str(template)
+    settings = (await session.execute(select(FinanceSettings).limit(1))).scalar_one_or_none()
+    template = settings.chart_template if settings is not None else None
     if template is None:
         tenant = context.current_tenant()
         template = await install_chart(session, default_template(tenant.locale if tenant else None))
-    transaction = _innermost_transaction(session)
-    if transaction is not None:
-        session.info[_TEMPLATE_READ] = (transaction, template)
+    memo = transaction_memo(session)
+    memo[_TEMPLATE_READ] = template
+    memo[_SETTINGS_ROW] = settings  # held: the identity map keeps only what is referenced
     return template
 
 

@@ -10,6 +10,7 @@ Tenants add and change rates on the tax page.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import Account, CategoryTaxRate, TaxRate
+from app.finance.services.account_lookup import remember_accounts
 from app.finance.services.charts import STANDARD_ACCOUNTS
 
 DEFAULT_RATES: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -84,6 +86,30 @@ async def rate_for_percent(session: AsyncSession, percent: Decimal) -> TaxRate |
             .limit(1)
         )
     ).scalar_one_or_none()
+
+
+async def rates_for_percents(session: AsyncSession, percents: Iterable[Decimal]) -> dict[Decimal, TaxRate]:
+    """``rate_for_percent`` for several percentages in one statement; percentages without an
+    active rate are absent. The rates' output accounts are read with them (``accounts_by_code``
+    then has them: an invoice's entry credits them)."""
+    wanted = {Decimal(p) for p in percents}
+    if not wanted:
+        return {}
+    rows = (
+        await session.execute(
+            select(TaxRate, Account)
+            .outerjoin(Account, Account.id == TaxRate.output_account_id)
+            .where(TaxRate.rate.in_(wanted), TaxRate.active.is_(True))
+            .order_by(TaxRate.id)
+        )
+    ).all()
+    remember_accounts(session, [account for _, account in rows if account is not None])
+    found: dict[Decimal, TaxRate] = {}
+    for rate, _ in rows:
+        for percent in wanted:
+            if percent == rate.rate and percent not in found:
+                found[percent] = rate
+    return found
 
 
 async def rate_for_category(session: AsyncSession, category: str | None) -> TaxRate | None:
