@@ -271,14 +271,27 @@ class Sampler:
         value = proc.stdout.strip()
         return int(value) if value.isdigit() else 0
 
+    def _server_cpu(self) -> dict[int, float]:
+        """CPU seconds of the server process and its workers (``BENCH_WEB_WORKERS`` > 1: uvicorn's
+        supervisor forks them)."""
+        import psutil
+
+        cpu: dict[int, float] = {}
+        for proc in (self.proc, *self.proc.children(recursive=True)):
+            try:
+                t = proc.cpu_times()
+            except psutil.Error:
+                continue
+            cpu[proc.pid] = t.user + t.system
+        return cpu
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss / 2**20)
             self._stop.wait(0.25)
 
     def __enter__(self) -> Sampler:
-        t = self.proc.cpu_times()
-        self._cpu0 = t.user + t.system
+        self._cpu0 = self._server_cpu()
         self._pg0 = self._backends()
         self._sessions0 = self._sessions()
         self._t0 = time.monotonic()
@@ -289,8 +302,8 @@ class Sampler:
         self._stop.set()
         self._thread.join()
         self.wall_s = time.monotonic() - self._t0
-        t = self.proc.cpu_times()
-        self.cpu_s = t.user + t.system - self._cpu0
+        cpu1 = self._server_cpu()
+        self.cpu_s = sum(v - self._cpu0.get(pid, 0.0) for pid, v in cpu1.items())
         pg1 = self._backends()
         time.sleep(0.6)  # PostgreSQL publishes session statistics about once a second
         self.new_connections = self._sessions() - self._sessions0
@@ -306,7 +319,8 @@ class Sampler:
         n = max(1, requests)
         server, pg = self.cpu_s / n * 1000, self.pg_cpu_s / n * 1000
         return (
-            f"CPU/request: server {server:.2f} ms, PostgreSQL {pg:.2f} ms (server busy {self.cpu_pct:.0f}%);"
+            f"CPU/request: server {server:.2f} ms, PostgreSQL {pg:.2f} ms "
+            f"(server busy {self.cpu_pct:.0f}% of one core);"
             f" {self.new_connections} new PostgreSQL connections"
         )
 

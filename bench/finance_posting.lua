@@ -6,9 +6,14 @@
 -- writes the outbox events. request() sends a confirmation whenever a created order is waiting for
 -- one, else a new order; response() tells the two apart by status (201 created, 200 confirmed).
 --
+-- With BENCH_ORDERS ("first:last" ids of draft orders of four lines each, made by the harness) it
+-- only confirms: each request is the confirmation of the next order of the range — the posting
+-- of an order to its invoice, entry and events, the issue's measured transaction.
+--
 -- BENCH_HOST, BENCH_TOKEN   the tenant's host and an API access token
 -- BENCH_ACCOUNTS            "first:last" CRM account ids (customers)
 -- BENCH_PRODUCTS            "first:last" product ids
+-- BENCH_ORDERS              "first:last" draft orders to confirm (optional, see above)
 --
 -- done() prints one line "BENCH_JSON {...}": counts (created, confirmed, failed, leftovers) and the
 -- latency percentiles of all requests (both kinds) in microseconds.
@@ -18,6 +23,8 @@ local token = os.getenv("BENCH_TOKEN")
 local a_first, a_last = os.getenv("BENCH_ACCOUNTS"):match("^(%d+):(%d+)$")
 local p_first, p_last = os.getenv("BENCH_PRODUCTS"):match("^(%d+):(%d+)$")
 a_first, a_last, p_first, p_last = tonumber(a_first), tonumber(a_last), tonumber(p_first), tonumber(p_last)
+local o_next, o_last = (os.getenv("BENCH_ORDERS") or ""):match("^(%d+):(%d+)$")
+o_next, o_last = tonumber(o_next), tonumber(o_last)
 
 local headers = {
    ["Host"] = host,
@@ -48,6 +55,15 @@ local function order_body()
 end
 
 function request()
+   if o_next ~= nil then
+      if o_next > o_last then
+         -- the range is used up: an order that does not exist, counted as a failure (404)
+         return wrk.format("POST", "/api/v1/crm/orders/0/confirm", headers, "")
+      end
+      local id = o_next
+      o_next = o_next + 1
+      return wrk.format("POST", "/api/v1/crm/orders/" .. id .. "/confirm", headers, "")
+   end
    if head <= tail then
       local id = queue[head]
       queue[head] = nil

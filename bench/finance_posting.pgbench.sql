@@ -4,13 +4,14 @@
 -- /api/v1/crm/orders/{id}/confirm with invoicing on confirmation (finance_posting.py --show-sql
 -- lists the API's statements): the same rows in the same tables, the counters taken at the same
 -- points —
---   order:        order-number counter, the order, its four lines, totals; 6 audit rows
---   confirmation: the order locked and confirmed; the invoice's id (identity sequence) and number
---                 (counter upsert); the period (FOR SHARE), the entry as a draft, its three lines
---                 (receivable, revenue, output VAT), the voucher-number counter, the entry posted
---                 (triggers); the invoice written with its entry, its four lines; the order marked
---                 invoiced; 3 audit rows (journal entries have none); 3 outbox events
---                 (finance.entry_posted, finance.invoice_issued, crm.sales_order_confirmed)
+--   order:        order-number counter, the order with its totals, its four lines; 5 audit rows
+--   confirmation: the order locked and confirmed, its audit row and crm.sales_order_confirmed; the
+--                 invoice's id (identity sequence); the period (FOR SHARE), the entry as a draft,
+--                 its three lines (receivable, revenue, output VAT); the voucher-number counter and
+--                 the entry posted in one statement (triggers); the invoice number (counter
+--                 upsert); the invoice with its entry, its four lines, the order marked invoiced,
+--                 their 2 audit rows (journal entries have none); finance.entry_posted and
+--                 finance.invoice_issued
 -- What it leaves out is the API's reads (the order, accounts, settings, tax rates, posting rules,
 -- products) that the SQL does not need because it computes in place.
 --
@@ -38,11 +39,18 @@ INSERT INTO crm_number_sequences AS s (key, next_value)
     VALUES ('sales_order:' || extract(year FROM current_date), 2)
     ON CONFLICT (key) DO UPDATE SET next_value = s.next_value + 1
     RETURNING next_value - 1 AS so_n \gset
+-- the order written with its totals (the API computes them from the priced lines before the insert)
+WITH v(pid, q) AS (VALUES (:p1::bigint, :q1::numeric), (:p2::bigint, :q2::numeric), (:p3::bigint, :q3::numeric),
+                          (:p4::bigint, :q4::numeric)),
+     n AS (SELECT round(v.q * p.list_price, 2) AS net, round(round(v.q * p.list_price, 2) * p.tax_rate / 100, 2) AS tax
+           FROM v JOIN crm_products AS p ON p.id = v.pid),
+     t AS (SELECT sum(net) AS net, sum(tax) AS tax FROM n)
 INSERT INTO crm_sales_orders (number, account_id, status, currency, order_date, customer_reference,
                               shipping_address, subtotal, discount_total, tax_total, total)
-    VALUES ('SO-' || extract(year FROM current_date) || '-'
+    SELECT 'SO-' || extract(year FROM current_date) || '-'
             || CASE WHEN :so_n::bigint < 100000 THEN lpad(:so_n::text, 5, '0') ELSE :so_n::text END,
-            :account::bigint, 'draft', 'CNY', current_date, 'bench', NULL, 0, 0, 0, 0)
+           :account::bigint, 'draft', 'CNY', current_date, 'bench', NULL, t.net, 0, t.tax, t.net + t.tax
+    FROM t
     RETURNING id AS order_id \gset
 INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
                        after, ip, user_agent, request_id)
@@ -68,18 +76,6 @@ INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, ent
            'crm.sales_order_created', 'crm_sales_order_lines', l.id::text, NULL, to_jsonb(l), '127.0.0.1',
            'pgbench', md5(random()::text)
     FROM l;
-WITH t AS (SELECT sum(net_amount) AS net, sum(tax_amount) AS tax FROM crm_sales_order_lines
-           WHERE order_id = :order_id::bigint),
-     o AS (UPDATE crm_sales_orders AS o SET subtotal = t.net, tax_total = t.tax, total = t.net + t.tax,
-                  updated_at = now()
-           FROM t WHERE o.id = :order_id::bigint RETURNING o.id, o.subtotal, o.tax_total, o.total)
-INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, entity_type, entity_id, before,
-                       after, ip, user_agent, request_id)
-    SELECT now(), 'api_client', :actor_id::bigint, 'pgbench', 'crm_sales_orders.update', 'crm.sales_order_created',
-           'crm_sales_orders', o.id::text, '{"subtotal": "0", "tax_total": "0", "total": "0"}',
-           jsonb_build_object('subtotal', o.subtotal, 'tax_total', o.tax_total, 'total', o.total), '127.0.0.1',
-           'pgbench', md5(random()::text)
-    FROM o;
 COMMIT;
 -- === POST /api/v1/crm/orders/{id}/confirm ===
 BEGIN;
@@ -93,13 +89,18 @@ INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, ent
            jsonb_build_object('status', 'confirmed', 'confirmed_at', o.confirmed_at), '127.0.0.1', 'pgbench',
            md5(random()::text)
     FROM o;
--- the invoice's id (from its identity sequence) and number (counter upsert), taken before the entry
--- so that the entry can name its source and the invoice can be written once, with its entry
+-- crm.sales_order_confirmed, in the confirmation's own flush (its lines in the payload)
+INSERT INTO public.outbox (event_id, tenant_id, topic, payload, created_at, available_at, attempts)
+    SELECT gen_random_uuid(), :tenant_id::bigint, 'crm.sales_order_confirmed',
+           jsonb_build_object('order_id', o.id, 'number', o.number, 'account_id', o.account_id,
+                              'currency', o.currency, 'order_date', o.order_date, 'confirmed_at', o.confirmed_at,
+                              'subtotal', o.subtotal, 'tax_total', o.tax_total, 'total', o.total,
+                              'lines', (SELECT jsonb_agg(to_jsonb(l)) FROM crm_sales_order_lines AS l
+                                        WHERE l.order_id = o.id)),
+           now(), now(), 0
+    FROM crm_sales_orders AS o WHERE o.id = :order_id::bigint;
+-- the invoice's id (from its identity sequence), so that the entry can name its source
 SELECT nextval(pg_get_serial_sequence('fin_invoices', 'id')) AS invoice_id \gset
-INSERT INTO fin_document_counters AS c (series, year, last_value)
-    VALUES ('INV', extract(year FROM current_date), 1)
-    ON CONFLICT (series, year) DO UPDATE SET last_value = c.last_value + 1
-    RETURNING last_value AS inv_n \gset
 -- the entry through the posting door's steps: the period locked FOR SHARE (it exists: the harness's
 -- check before the runs posted into it, as a month's first posting creates it), a draft, three
 -- lines, the voucher number (counter upsert), flipped to posted — the triggers fin_guard_entry,
@@ -116,13 +117,20 @@ INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, partn
                          (2, :revenue::bigint, 0, o.subtotal, NULL),
                          (3, :output_vat::bigint, 0, o.tax_total, NULL)) AS v(no, account, debit, credit, partner)
     WHERE o.id = :order_id::bigint;
-INSERT INTO fin_voucher_counters AS c (journal, period_id, last_value) VALUES ('general', :period_id::bigint, 1)
-    ON CONFLICT (journal, period_id) DO UPDATE SET last_value = c.last_value + 1
-    RETURNING last_value AS voucher_n \gset
+-- the voucher number and the flip to posted in one statement, as the posting door does
+WITH c AS (INSERT INTO fin_voucher_counters AS c (journal, period_id, last_value)
+               VALUES ('general', :period_id::bigint, 1)
+               ON CONFLICT (journal, period_id) DO UPDATE SET last_value = c.last_value + 1
+               RETURNING last_value)
 UPDATE fin_entries SET status = 'posted', posted_at = now(), posted_by = 'pgbench', updated_at = now(),
        number = '记-' || to_char(current_date, 'YYYY-MM') || '-'
-                || CASE WHEN :voucher_n::int < 10000 THEN lpad(:voucher_n::text, 4, '0') ELSE :voucher_n::text END
+                || lpad((SELECT last_value FROM c)::text, greatest(4, length((SELECT last_value FROM c)::text)), '0')
     WHERE id = :entry_id::bigint;
+-- the invoice number (counter upsert), taken after the entry is posted
+INSERT INTO fin_document_counters AS c (series, year, last_value)
+    VALUES ('INV', extract(year FROM current_date), 1)
+    ON CONFLICT (series, year) DO UPDATE SET last_value = c.last_value + 1
+    RETURNING last_value AS inv_n \gset
 -- the invoice, written once with its number and entry, its audit row and four lines
 WITH i AS (
     INSERT INTO fin_invoices (id, kind, number, account_id, sales_order_id, issue_date, due_date, currency,
@@ -157,8 +165,7 @@ INSERT INTO audit_log (at, actor_kind, actor_id, actor_label, action, event, ent
            jsonb_build_object('status', o.status, 'invoiced_at', o.invoiced_at, 'invoice_ref', o.invoice_ref),
            '127.0.0.1', 'pgbench', md5(random()::text)
     FROM o;
--- the outbox events, in the same transaction: the posted entry, the issued invoice and the order's
--- confirmation (its lines in the payload, as crm.sales_order_confirmed carries them)
+-- the outbox events of the posted entry and the issued invoice, in the same transaction
 INSERT INTO public.outbox (event_id, tenant_id, topic, payload, created_at, available_at, attempts)
     SELECT gen_random_uuid(), :tenant_id::bigint, 'finance.entry_posted',
            jsonb_build_object('entry_id', e.id, 'number', e.number, 'journal', e.journal, 'entry_date', e.entry_date,
@@ -173,13 +180,5 @@ INSERT INTO public.outbox (event_id, tenant_id, topic, payload, created_at, avai
                               'entry_id', i.entry_id),
            now(), now(), 0
     FROM fin_invoices AS i WHERE i.id = :invoice_id::bigint
-    UNION ALL
-    SELECT gen_random_uuid(), :tenant_id::bigint, 'crm.sales_order_confirmed',
-           jsonb_build_object('order_id', o.id, 'number', o.number, 'account_id', o.account_id,
-                              'currency', o.currency, 'order_date', o.order_date, 'confirmed_at', o.confirmed_at,
-                              'subtotal', o.subtotal, 'tax_total', o.tax_total, 'total', o.total,
-                              'lines', (SELECT jsonb_agg(to_jsonb(l)) FROM crm_sales_order_lines AS l
-                                        WHERE l.order_id = o.id)),
-           now(), now(), 0
-    FROM crm_sales_orders AS o WHERE o.id = :order_id::bigint;
+    ;
 COMMIT;

@@ -71,6 +71,13 @@ HERE = Path(__file__).resolve().parent
 LUA = HERE / "finance_posting.lua"
 PGBENCH_SQL = HERE / "finance_posting.pgbench.sql"
 TARGET = 0.20
+FLOWS = {
+    "confirm": "the posting of an order to its invoice — an existing draft order of four lines confirmed "
+    "(POST /api/v1/crm/orders/{id}/confirm): invoice, entry and outbox events in its transaction; "
+    "pgbench runs the confirmation part of its script",
+    "order": "the order made first as well — POST /api/v1/crm/orders, then its confirmation (two "
+    "transactions per order); pgbench runs its whole script",
+}
 
 
 @dataclass
@@ -137,6 +144,103 @@ async def _setup() -> Tenant:
     finally:
         await close_database()
         await close_redis()
+
+
+# Orders the confirmation-only flow confirms: made in bulk before each run (rates far above what
+# either side reaches, so neither runs out; a side that does gets failures, reported).
+API_ORDERS_PER_SECOND = 400
+PGBENCH_ORDERS_PER_SECOND = 2000
+
+
+async def _draft_orders(
+    slug: str, count: int, products: tuple[int, int], accounts: tuple[int, int]
+) -> tuple[int, int]:
+    """``count`` draft orders of four product lines each (what POST /api/v1/crm/orders makes,
+    without its audit rows: this is the stock the run confirms), numbered from the order counter;
+    returns their first and last id (consecutive)."""
+    from sqlalchemy import bindparam, text
+    from sqlalchemy.types import BigInteger, Integer, String
+
+    from app.kernel.db import close_database
+    from app.kernel.redis import close_redis
+    from tenants.service import in_tenant
+
+    big = ("n", "first", "a0", "na", "p0", "np", "lo", "hi")
+
+    def sql(statement: str) -> Any:
+        present = [k for k in big if re.search(rf":{k}\b", statement)]
+        return text(statement).bindparams(*(bindparam(k, type_=BigInteger) for k in present))
+
+    try:
+        async with in_tenant(slug) as (session, ref):
+            await session.execute(text(f'SET LOCAL search_path TO "{ref.schema}", public'))
+            year = (await session.execute(text("SELECT extract(year FROM current_date)::int"))).scalar_one()
+            first = (
+                await session.execute(
+                    sql(
+                        """INSERT INTO crm_number_sequences AS s (key, next_value) VALUES (:key, :n + 1)
+                           ON CONFLICT (key) DO UPDATE SET next_value = s.next_value + :n
+                           RETURNING next_value - :n"""
+                    ).bindparams(bindparam("key", type_=String)),
+                    {"key": f"sales_order:{year}", "n": count},
+                )
+            ).scalar_one()
+            ids = (
+                await session.execute(
+                    sql(
+                        """INSERT INTO crm_sales_orders (number, account_id, status, currency, order_date,
+                                                         customer_reference, subtotal, discount_total,
+                                                         tax_total, total)
+                           SELECT 'SO-' || :year || '-' || lpad((:first + g - 1)::text, 5, '0'),
+                                  :a0 + g % :na, 'draft', 'CNY', current_date, 'bench', 0, 0, 0, 0
+                           FROM generate_series(1, :n) AS g ORDER BY g
+                           RETURNING id"""
+                    ).bindparams(bindparam("year", type_=Integer)),
+                    {"year": year, "first": first, "n": count, "a0": accounts[0],
+                     "na": accounts[1] - accounts[0] + 1},
+                )
+            ).scalars().all()  # fmt: skip
+            lo, hi = min(ids), max(ids)
+            await session.execute(
+                sql(
+                    """INSERT INTO crm_sales_order_lines (order_id, position, product_id, description,
+                                                         quantity, unit, unit_price, discount_percent,
+                                                         tax_rate, net_amount, discount_amount, tax_amount,
+                                                         total_amount)
+                       SELECT o.id, pos, p.id, p.name, q.q, p.unit, p.list_price, 0, p.tax_rate, n.net, 0,
+                              n.tax, n.net + n.tax
+                       FROM crm_sales_orders AS o
+                       CROSS JOIN generate_series(1, 4) AS pos
+                       CROSS JOIN LATERAL (SELECT (1 + floor(random() * 20))::numeric AS q,
+                                                  :p0 + (o.id * 7 + pos * 13) % :np AS pid) AS q
+                       JOIN crm_products AS p ON p.id = q.pid
+                       CROSS JOIN LATERAL (SELECT round(q.q * p.list_price, 2) AS net,
+                                                  round(round(q.q * p.list_price, 2) * p.tax_rate / 100, 2)
+                                                      AS tax) AS n
+                       WHERE o.id BETWEEN :lo AND :hi"""
+                ),
+                {"p0": products[0], "np": products[1] - products[0] + 1, "lo": lo, "hi": hi},
+            )
+            await session.execute(
+                sql(
+                    """UPDATE crm_sales_orders AS o
+                       SET subtotal = t.net, tax_total = t.tax, total = t.net + t.tax
+                       FROM (SELECT order_id, sum(net_amount) AS net, sum(tax_amount) AS tax
+                             FROM crm_sales_order_lines WHERE order_id BETWEEN :lo AND :hi
+                             GROUP BY order_id) AS t
+                       WHERE o.id = t.order_id"""
+                ),
+                {"lo": lo, "hi": hi},
+            )
+        assert hi - lo + 1 == count, "draft orders are not consecutive"
+        return lo, hi
+    finally:
+        await close_database()
+        await close_redis()
+
+
+def draft_orders(tenant: Tenant, count: int) -> tuple[int, int]:
+    return asyncio.run(_draft_orders(tenant.slug, count, tenant.products, tenant.accounts))
 
 
 # --- what the backends wait on ------------------------------------------------------------------
@@ -239,7 +343,15 @@ class ApiResult:
         return self.confirmed / self.seconds if self.seconds else 0.0
 
 
-def _wrk(port: int, host: str, token: str, tenant: Tenant, connections: int, seconds: float) -> ApiResult:
+def _wrk(
+    port: int,
+    host: str,
+    token: str,
+    tenant: Tenant,
+    connections: int,
+    seconds: float,
+    orders: tuple[int, int] | None = None,
+) -> ApiResult:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
     argv = [*_taskset(LOAD_CPU), "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
@@ -250,6 +362,7 @@ def _wrk(port: int, host: str, token: str, tenant: Tenant, connections: int, sec
         "BENCH_TOKEN": token,
         "BENCH_ACCOUNTS": f"{tenant.accounts[0]}:{tenant.accounts[1]}",
         "BENCH_PRODUCTS": f"{tenant.products[0]}:{tenant.products[1]}",
+        **({"BENCH_ORDERS": f"{orders[0]}:{orders[1]}"} if orders else {}),
     }
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=seconds + 90)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
@@ -287,12 +400,21 @@ def _profiled(server: Any, seconds: float) -> Iterator[None]:
         out(f"           py-spy stacks of the web process: {target}")
 
 
-def _api(tenant: Tenant, token: str, db: str, connections: int, args: argparse.Namespace) -> ApiResult:
+def _api(
+    tenant: Tenant, token: str, db: str, connections: int, args: argparse.Namespace, flow: str
+) -> ApiResult:
     host = f"{tenant.slug}.localhost"
+
+    def stock(seconds: float) -> tuple[int, int] | None:
+        if flow != "confirm":
+            return None
+        return draft_orders(tenant, max(100, round(seconds * API_ORDERS_PER_SECOND)))
+
+    warmup_orders, measured_orders = stock(args.warmup), stock(args.seconds)
     with serve("finance-posting", APP) as server:
-        _wrk(server.port, host, token, tenant, connections, args.warmup)
+        _wrk(server.port, host, token, tenant, connections, args.warmup, warmup_orders)
         with Sampler(server, db) as s, Waits(db) as waits, _profiled(server, args.seconds):
-            r = _wrk(server.port, host, token, tenant, connections, args.seconds)
+            r = _wrk(server.port, host, token, tenant, connections, args.seconds, measured_orders)
     out(
         f"  API      {r.tps:8.1f} tx/s  ({r.confirmed} orders confirmed, {r.created} created, "
         f"{r.failed} failed, {r.requests} requests in {r.seconds:.1f} s; per request p50 {r.p50_ms:.1f} ms, "
@@ -309,7 +431,12 @@ def _api(tenant: Tenant, token: str, db: str, connections: int, args: argparse.N
 
 
 def _pgbench(
-    url: str, tenant: Tenant, connections: int, seconds: float, args: argparse.Namespace
+    url: str,
+    tenant: Tenant,
+    connections: int,
+    seconds: float,
+    args: argparse.Namespace,
+    flow: str,
 ) -> tuple[float, str]:
     """pgbench with the custom script; (tps, the summary lines)."""
     if not shutil.which("pgbench"):
@@ -324,9 +451,12 @@ def _pgbench(
     if password:
         env["PGPASSWORD"] = password
     defines = [f"-D{k}={v}" for k, v in tenant.pg_vars.items()]
+    if flow == "confirm":
+        first, _ = draft_orders(tenant, max(100, round(seconds * PGBENCH_ORDERS_PER_SECOND)))
+        defines += ["-Dk=0", f"-Dfirst_order={first}", f"-Dnclients={connections}"]
     argv = [*_taskset(LOAD_CPU), "pgbench", "-n", "-h", host, "-p", port or "5432", "-U", user or "postgres",
             "-M", args.pgbench_protocol, "-c", str(connections), "-j", "1", "-T", str(max(1, round(seconds))),
-            "-f", str(_script(args)),
+            "-f", str(_script(args, flow)),
             *defines, database]  # fmt: skip
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=seconds + 120)
     tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", proc.stdout)
@@ -336,24 +466,41 @@ def _pgbench(
     return float(tps[1]), "; ".join(x.strip() for x in proc.stdout.splitlines() if x.startswith(keep))
 
 
-def _script(args: argparse.Namespace) -> Path:
-    """The pgbench script: as shipped (two transactions per iteration, like the API), or merged
-    into one transaction with ``--pgbench-one-transaction``."""
+CONFIRM_MARK = "-- === POST /api/v1/crm/orders/{id}/confirm ===\n"
+
+
+def _script(args: argparse.Namespace, flow: str) -> Path:
+    """The pgbench script: as shipped (two transactions per iteration, like the API), merged into
+    one transaction with ``--pgbench-one-transaction``, or — the confirmation-only flow — its
+    second transaction alone, on the draft orders of the run: client c of N confirms first_order
+    + c, + c + N, + c + 2N, ... (pgbench keeps a client's variables from one iteration to the next)."""
+    text = PGBENCH_SQL.read_text()
+    if flow == "confirm":
+        path = Path(tempfile.gettempdir()) / f"finance_posting_confirm_{os.getpid()}.pgbench.sql"
+        if CONFIRM_MARK not in text:
+            raise RuntimeError("cannot find the confirmation in the pgbench script")
+        header = text.partition("\\set account")[0]
+        confirmation = text[text.index(CONFIRM_MARK) :]
+        path.write_text(
+            header
+            + "\\set k :k + 1\n\\set order_id :first_order + (:k - 1) * :nclients + :client_id\n"
+            + confirmation
+        )
+        return path
     if not args.pgbench_one_transaction:
         return PGBENCH_SQL
     merged = Path(tempfile.gettempdir()) / f"finance_posting_1tx_{os.getpid()}.pgbench.sql"
-    text = PGBENCH_SQL.read_text()
-    split = "COMMIT;\n-- === POST /api/v1/crm/orders/{id}/confirm ===\nBEGIN;\n"
+    split = "COMMIT;\n" + CONFIRM_MARK + "BEGIN;\n"
     if split not in text:
         raise RuntimeError("cannot find the split between the two transactions in the pgbench script")
     merged.write_text(text.replace(split, "-- (one transaction: the confirmation follows)\n"))
     return merged
 
 
-def _pg(url: str, tenant: Tenant, connections: int, args: argparse.Namespace) -> float:
-    _pgbench(url, tenant, connections, args.warmup, args)
+def _pg(url: str, tenant: Tenant, connections: int, args: argparse.Namespace, flow: str) -> float:
+    _pgbench(url, tenant, connections, args.warmup, args, flow)
     with Waits(db_name(url)) as waits:
-        tps, summary = _pgbench(url, tenant, connections, args.seconds, args)
+        tps, summary = _pgbench(url, tenant, connections, args.seconds, args, flow)
     out(f"  pgbench  {tps:8.1f} tx/s  ({summary})")
     out(f"           {waits.line()}")
     return tps
@@ -468,6 +615,12 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="rounds per level, order alternating (default 1)"
     )
+    parser.add_argument(
+        "--flows",
+        default="confirm,order",
+        help="which transactions, comma-separated (default confirm,order): "
+        + "; ".join(f"{k} = {v}" for k, v in FLOWS.items()),
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one API flow first")
     parser.add_argument(
@@ -514,30 +667,34 @@ def main() -> None:
             )
         )
         summary = []
-        for connections in (int(x) for x in args.connections.split(",")):
-            out(
-                f"{connections} concurrent clients, {args.warmup:g} s warm-up + {args.seconds:g} s "
-                "measured each:"
-            )
-            api_tps, pg_tps = [], []
-            for rnd in range(args.rounds):
-                quiet_notice()
-                sides = ("api", "pgbench") if rnd % 2 == 0 else ("pgbench", "api")
-                for side in sides:
-                    if side == "api":
-                        api_tps.append(_api(tenant, token, db, connections, args).tps)
-                    else:
-                        pg_tps.append(_pg(url, tenant, connections, args))
-                    settle()
-            api, pg = sorted(api_tps)[len(api_tps) // 2], sorted(pg_tps)[len(pg_tps) // 2]
-            ratio = api / pg if pg else 0.0
-            verdict = "met" if ratio >= TARGET else "MISSED"
-            note = "" if invoiced else " PROVISIONAL (no invoice on the API side)"
-            out(f"  API / pgbench = {ratio:.1%} (target ≥ 20 %: {verdict}){note}; load {loadavg()}")
-            summary.append(
-                f"{connections} clients: API {api:.1f} tx/s, pgbench {pg:.1f} tx/s, ratio {ratio:.1%} "
-                f"({verdict}){note}"
-            )
+        for flow in args.flows.split(","):
+            if flow not in FLOWS:
+                raise SystemExit(f"unknown flow {flow!r} (choose from {', '.join(FLOWS)})")
+            out(f"flow {flow!r}: {FLOWS[flow]}")
+            for connections in (int(x) for x in args.connections.split(",")):
+                out(
+                    f"{connections} concurrent clients, {args.warmup:g} s warm-up + {args.seconds:g} s "
+                    "measured each:"
+                )
+                api_tps, pg_tps = [], []
+                for rnd in range(args.rounds):
+                    quiet_notice()
+                    sides = ("api", "pgbench") if rnd % 2 == 0 else ("pgbench", "api")
+                    for side in sides:
+                        if side == "api":
+                            api_tps.append(_api(tenant, token, db, connections, args, flow).tps)
+                        else:
+                            pg_tps.append(_pg(url, tenant, connections, args, flow))
+                        settle()
+                api, pg = sorted(api_tps)[len(api_tps) // 2], sorted(pg_tps)[len(pg_tps) // 2]
+                ratio = api / pg if pg else 0.0
+                verdict = "met" if ratio >= TARGET else "MISSED"
+                note = "" if invoiced else " PROVISIONAL (no invoice on the API side)"
+                out(f"  API / pgbench = {ratio:.1%} (target ≥ 20 %: {verdict}){note}; load {loadavg()}")
+                summary.append(
+                    f"{flow}, {connections} clients: API {api:.1f} tx/s, pgbench {pg:.1f} tx/s, "
+                    f"ratio {ratio:.1%} ({verdict}){note}"
+                )
         asyncio.run(_counts(tenant.slug))
         out("summary:")
         for line in summary:

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, String, Text, event, insert
+from sqlalchemy import BigInteger, DateTime, Index, String, Text, event, insert, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -128,17 +128,26 @@ def _entity_id(obj: Any) -> str | None:
     return None if any(v is None for v in pk) else "/".join(str(v) for v in pk)
 
 
+_LABEL = "audit_event"  # an object's own business event, set by ``audited(..., flush=False)``
+
+
+def _label(obj: Any, default: str | None) -> str | None:
+    label = inspect(obj).info.pop(_LABEL, None)
+    return str(label) if label is not None else default
+
+
 @event.listens_for(Session, "after_flush")
 def _record_flush(session: Session, _flush_context: Any) -> None:
     if session.info.get("audit_disabled"):
         return
     ctx = context.current()
+    event_name = session.info.get("audit_event")
     base = {
         "at": utcnow(),
         "actor_kind": ctx.actor.kind,
         "actor_id": ctx.actor.id,
         "actor_label": ctx.actor.label[:254],
-        "event": session.info.get("audit_event"),
+        "event": event_name,
         "ip": ctx.ip,
         "user_agent": (ctx.user_agent or "")[:500] or None,
         "request_id": ctx.request_id,
@@ -149,6 +158,7 @@ def _record_flush(session: Session, _flush_context: Any) -> None:
             rows.append(
                 {
                     **base,
+                    "event": _label(obj, event_name),
                     "action": f"{obj.__tablename__}.create",
                     "entity_type": obj.__tablename__,
                     "entity_id": _entity_id(obj),
@@ -163,6 +173,7 @@ def _record_flush(session: Session, _flush_context: Any) -> None:
                 rows.append(
                     {
                         **base,
+                        "event": _label(obj, event_name),
                         "action": f"{obj.__tablename__}.update",
                         "entity_type": obj.__tablename__,
                         "entity_id": _entity_id(obj),
@@ -175,6 +186,7 @@ def _record_flush(session: Session, _flush_context: Any) -> None:
             rows.append(
                 {
                     **base,
+                    "event": _label(obj, event_name),
                     "action": f"{obj.__tablename__}.delete",
                     "entity_type": obj.__tablename__,
                     "entity_id": _entity_id(obj),
@@ -189,17 +201,27 @@ def _record_flush(session: Session, _flush_context: Any) -> None:
 
 
 @asynccontextmanager
-async def audited(session: AsyncSession, name: str) -> AsyncIterator[None]:
+async def audited(session: AsyncSession, name: str, *, flush: bool = True) -> AsyncIterator[None]:
     """Label every change flushed inside the block with a business event name (``user.invited``).
 
     async with audited(session, "user.invited"):
         session.add(invitation)
-    """
-    info = session.sync_session.info
+
+    ``flush=False`` labels what the block added or changed and leaves it to the next flush, so
+    that several steps of one request (an invoice, the order it marks invoiced, their events)
+    reach the database in one flush — one statement per table and one for their audit rows —
+    each still recorded under its own event."""
+    sync = session.sync_session
+    info = sync.info
     previous = info.get("audit_event")
     info["audit_event"] = name
     try:
         yield
-        await session.flush()
+        if flush:
+            await session.flush()
+        else:
+            for obj in (*sync.new, *sync.deleted, *(o for o in sync.dirty if sync.is_modified(o))):
+                if _is_audited(obj):
+                    inspect(obj).info.setdefault(_LABEL, name)
     finally:
         info["audit_event"] = previous

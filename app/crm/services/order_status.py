@@ -55,16 +55,21 @@ async def confirm_order(session: AsyncSession, principal: Principal, order_id: i
     if not lines:
         raise InvalidState("order_empty", lazy("Add at least one line before confirming the order."))
     account = await session.get(Account, order.account_id)
-    async with audited(session, "crm.sales_order_confirmed"):
+    async with audited(session, "crm.sales_order_confirmed", flush=False):
         order.status = "confirmed"
         order.confirmed_at = utcnow()
         if account is not None and account.lifecycle_stage == "prospect":
             account.lifecycle_stage = "customer"
+    # The event goes out in the confirmation's own flush, before any listener takes a counter
+    # (and a refusal rolls it back with everything else).
+    with session.no_autoflush:  # the SKUs it names do not depend on the change
+        payload = await confirmed_payload(session, order, lines, account)
+    await publish(session, SALES_ORDER_CONFIRMED, payload)
     await session.flush()
     # Listeners work on this session: what they change of the order (finance marking it
-    # invoiced) is already on ``order`` (they load it with populate_existing).
+    # invoiced) is on ``order`` itself (the order row is locked by this transaction, so they get
+    # this very object back).
     await notify_order_listeners(session, principal, "confirmed", order.id)
-    await publish(session, SALES_ORDER_CONFIRMED, await confirmed_payload(session, order, lines, account))
     return order
 
 
@@ -198,7 +203,8 @@ async def mark_invoiced(session: AsyncSession, order_id: int, invoice_ref: str) 
         raise InvalidState(
             "order_not_invoiceable", lazy("Only confirmed or fulfilled orders can be invoiced.")
         )
-    async with audited(session, "crm.sales_order_invoiced"):
+    # Not flushed here: finance's invoice, this change and their events go in one flush.
+    async with audited(session, "crm.sales_order_invoiced", flush=False):
         order.status = "invoiced"
         order.invoiced_at = utcnow()
         order.invoice_ref = ref

@@ -240,14 +240,16 @@ async def _issue(
     # the counter row is held for as few statements as can be.
     await period_for(session, issued, lock=True)
 
-    # The invoice's id comes first, so its entry can name it as its source; the invoice number
-    # (a locked counter row until commit, like the voucher number) is taken as late as it can be
-    # and the invoice written after its entry, with ``entry_id`` already set — the shorter the
-    # span from the first counter to commit, the less concurrent confirmations wait on each other.
+    # Gapless numbers are locked counter rows held until commit, so every confirmation in the
+    # tenant waits for the one before it from its first counter on: both are taken as late as
+    # they can be. The invoice's id comes first (its entry names it as its source); the entry is
+    # written and posted (the voucher counter, in the posting door's last statement); only then
+    # is the invoice number taken, and the invoice, its lines, the order marked invoiced and the
+    # events go to the database in one flush. The entry's memo therefore names the order and the
+    # customer; the invoice it belongs to is its source (drill-down, ledger "source" column).
     invoice_id = await _next_invoice_id(session)
     total = subtotal + tax_total
     vat = [(line.rate, line.tax) for line in lines]
-    number = await next_number(session, "INV", issued.year)
     entry_id = None
     if total > 0:
         entry = await post(
@@ -256,7 +258,7 @@ async def _issue(
             PostingRequest(
                 date=issued,
                 journal="general",
-                memo=f"{number} · {order['number']} · {order.get('account_name') or ''}".strip(" ·"),
+                memo=f"{order['number']} · {order.get('account_name') or ''}".strip(" ·"),
                 source_type=INVOICE_SOURCE,
                 source_id=invoice_id,
                 lines=await document_lines(
@@ -265,37 +267,38 @@ async def _issue(
                     total=total,
                     revenue={revenue.code: subtotal},
                     vat=vat,
-                    memo=number,
+                    memo=order["number"],
                     side="invoice",
                 ),
             ),
         )
         entry_id = entry.id
-    async with audited(session, "finance.invoice_issued"):
-        invoice = Invoice(
-            id=invoice_id,
-            kind="invoice",
-            number=number,
-            account_id=order["account_id"],
-            sales_order_id=order_id,
-            issue_date=issued,
-            due_date=issued + timedelta(days=settings.payment_terms_days),
-            currency=order["currency"],
-            subtotal=subtotal,
-            tax_total=tax_total,
-            total=total,
-            paid=ZERO,
-            credited=ZERO,
-            entry_id=entry_id,
-            customer_reference=(order.get("customer_reference") or None),
-            memo=order["number"],
-            created_by=principal.id if principal is not None and principal.kind == "user" else None,
-        )
+    with session.no_autoflush:  # the entry's event waits for the invoice's flush below
+        number = await next_number(session, "INV", issued.year)
+    invoice = Invoice(
+        id=invoice_id,
+        kind="invoice",
+        number=number,
+        account_id=order["account_id"],
+        sales_order_id=order_id,
+        issue_date=issued,
+        due_date=issued + timedelta(days=settings.payment_terms_days),
+        currency=order["currency"],
+        subtotal=subtotal,
+        tax_total=tax_total,
+        total=total,
+        paid=ZERO,
+        credited=ZERO,
+        entry_id=entry_id,
+        customer_reference=(order.get("customer_reference") or None),
+        memo=order["number"],
+        created_by=principal.id if principal is not None and principal.kind == "user" else None,
+    )
+    async with audited(session, "finance.invoice_issued", flush=False):
         session.add(invoice)
-        await session.flush()
         session.add_all(
             InvoiceLine(
-                invoice_id=invoice.id,
+                invoice_id=invoice_id,
                 line_no=n,
                 description=line.description,
                 product_id=line.product_id,
@@ -312,9 +315,9 @@ async def _issue(
             )
             for n, line in enumerate(lines, start=1)
         )
-        await session.flush()
     await crm.mark_order_invoiced(session, order_id, number)
     await publish(session, events.INVOICE_ISSUED, invoice_payload(invoice))
+    await session.flush()
     return invoice
 
 
