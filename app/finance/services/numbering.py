@@ -8,7 +8,7 @@ number as late as possible in the transaction.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import DocumentCounter
@@ -16,10 +16,11 @@ from app.finance.models import DocumentCounter
 SERIES = ("INV", "CN", "BILL", "RCV", "PAY")
 
 
-async def next_number(session: AsyncSession, series: str, year: int) -> str:
+def counter(series: str, year: int) -> Insert:
+    """The counter upsert of ``series`` and ``year``, returning the new value (``last_value``)."""
     if series not in SERIES:
         raise ValueError(f"unknown document series {series!r}")
-    stmt = (
+    return (
         insert(DocumentCounter)
         .values(series=series, year=year, last_value=1)
         .on_conflict_do_update(
@@ -27,5 +28,12 @@ async def next_number(session: AsyncSession, series: str, year: int) -> str:
         )
         .returning(DocumentCounter.last_value)
     )
-    value = (await session.execute(stmt)).scalar_one()
+
+
+def formatted(series: str, year: int, value: int) -> str:
     return f"{series}-{year:04d}-{value:05d}"
+
+
+async def next_number(session: AsyncSession, series: str, year: int) -> str:
+    value = (await session.execute(counter(series, year))).scalar_one()
+    return formatted(series, year, value)

@@ -34,6 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.crm import interface as crm
 from app.finance import errors, events
 from app.finance.models import JOURNALS, Account, Entry, EntryLine, Supplier, VoucherCounter
+from app.finance.services import numbering
 from app.finance.services.account_lookup import accounts_by_code
 from app.finance.services.cost_centres import check_cost_centres
 from app.finance.services.finance_settings import check_currency
@@ -117,12 +118,17 @@ def _actor_label(principal: Principal | None) -> str:
 
 
 async def _number_and_post(
-    session: AsyncSession, principal: Principal | None, entry: Entry, period: Any
-) -> None:
+    session: AsyncSession,
+    principal: Principal | None,
+    entry: Entry,
+    period: Any,
+    document: tuple[str, int] | None = None,
+) -> str | None:
     """Take the journal's next voucher number for the period and flip the draft to posted, in ONE
     statement: the counter row's lock (held to commit: numbers stay gapless, a rollback gives the
     number back) is taken as late as possible, and the flip fires the triggers that check the
-    entry and add its lines to the period balances."""
+    entry and add its lines to the period balances. ``document`` (series, year): the next number
+    of that document series is taken in the same statement and returned."""
     now = utcnow()
     counter = (
         insert(VoucherCounter)
@@ -136,28 +142,60 @@ async def _number_and_post(
     digits = cast(select(counter.c.last_value).scalar_subquery(), Text)  # the CTE runs once
     prefix = f"{JOURNALS[entry.journal]}-{period.year:04d}-{period.month:02d}-"
     posted_by = _actor_label(principal)
-    number = (
-        await session.execute(
-            update(Entry.__table__)
-            .add_cte(counter)
-            .where(Entry.__table__.c.id == entry.id)
-            .values(
-                number=literal(prefix) + func.lpad(digits, func.greatest(4, func.length(digits)), "0"),
-                status="posted",
-                posted_at=now,
-                posted_by=posted_by,
-                updated_at=now,
-            )
-            .returning(Entry.__table__.c.number)
+    statement = (
+        update(Entry.__table__)
+        .add_cte(counter)
+        .where(Entry.__table__.c.id == entry.id)
+        .values(
+            number=literal(prefix) + func.lpad(digits, func.greatest(4, func.length(digits)), "0"),
+            status="posted",
+            posted_at=now,
+            posted_by=posted_by,
+            updated_at=now,
         )
-    ).scalar_one()
+    )
+    if document is None:
+        number = (await session.execute(statement.returning(Entry.__table__.c.number))).scalar_one()
+        document_number = None
+    else:
+        taken = numbering.counter(*document).cte("document")
+        row = (
+            await session.execute(
+                statement.add_cte(taken).returning(
+                    Entry.__table__.c.number, select(taken.c.last_value).scalar_subquery()
+                )
+            )
+        ).one()
+        number, document_number = row[0], numbering.formatted(*document, row[1])
     posted = {"number": number, "status": "posted", "posted_at": now, "posted_by": posted_by}
     for key, value in {**posted, "updated_at": now}.items():
         set_committed_value(entry, key, value)
+    return document_number
 
 
 async def post(session: AsyncSession, principal: Principal | None, request: PostingRequest) -> Entry:
     """Post ``request`` as one balanced entry in the caller's transaction; returns it, numbered."""
+    entry, _ = await _post(session, principal, request, None)
+    return entry
+
+
+async def post_numbering(
+    session: AsyncSession, principal: Principal | None, request: PostingRequest, series: str, year: int
+) -> tuple[Entry, str]:
+    """``post``, and the next number of the document series ``series`` (numbering.py) taken in
+    the statement that numbers the entry: a document numbered when it posts (an invoice) then
+    holds both gapless counters only from that statement to commit."""
+    entry, number = await _post(session, principal, request, (series, year))
+    assert number is not None
+    return entry, number
+
+
+async def _post(
+    session: AsyncSession,
+    principal: Principal | None,
+    request: PostingRequest,
+    document: tuple[str, int] | None,
+) -> tuple[Entry, str | None]:
     await ensure_finance(session)
     if request.journal not in JOURNALS:
         raise errors.UnknownJournal(request.journal)
@@ -227,7 +265,7 @@ async def post(session: AsyncSession, principal: Principal | None, request: Post
             for i, (line, (debit, credit)) in enumerate(zip(request.lines, amounts, strict=True))
         ],
     )
-    await _number_and_post(session, principal, entry, period)
+    document_number = await _number_and_post(session, principal, entry, period, document)
 
     await publish(
         session,
@@ -244,7 +282,7 @@ async def post(session: AsyncSession, principal: Principal | None, request: Post
             "reversal_of": entry.reversal_of,
         },
     )
-    return entry
+    return entry, document_number
 
 
 async def reverse(

@@ -41,7 +41,7 @@ from app.finance.services import taxes
 from app.finance.services.account_lookup import accounts_by_code
 from app.finance.services.numbering import next_number
 from app.finance.services.periods import period_for
-from app.finance.services.posting import PostingLine, PostingRequest, post
+from app.finance.services.posting import PostingLine, PostingRequest, post_numbering
 from app.finance.services.rules import account_code
 from app.finance.services.setup import ensure_finance
 from app.kernel import context
@@ -204,11 +204,14 @@ async def _issue(
     *,
     on: date | str | None,
     at_step: bool,
+    just_confirmed: bool = False,
 ) -> Invoice | None:
     """``invoice_order``; ``at_step`` (called by an order step): an order CRM already records as
-    invoiced outside the books is left alone (None)."""
+    invoiced outside the books is left alone (None). ``just_confirmed``: the order was a draft
+    when this transaction locked it, so it has no invoice yet — nothing to look up (the unique
+    index ``uq_fin_invoices_sales_order`` stands behind that)."""
     order = await crm.sales_order_for_finance(session, order_id, lock=True)
-    existing = await invoice_of_order(session, order_id)
+    existing = None if just_confirmed else await invoice_of_order(session, order_id)
     if existing is not None:
         return existing
     if at_step and order["status"] == "invoiced":
@@ -243,8 +246,8 @@ async def _issue(
     # Gapless numbers are locked counter rows held until commit, so every confirmation in the
     # tenant waits for the one before it from its first counter on: both are taken as late as
     # they can be. The invoice's id comes first (its entry names it as its source); the entry is
-    # written and posted (the voucher counter, in the posting door's last statement); only then
-    # is the invoice number taken, and the invoice, its lines, the order marked invoiced and the
+    # written, and the statement that posts it takes the voucher number AND the invoice number
+    # (posting.post_numbering); then the invoice, its lines, the order marked invoiced and the
     # events go to the database in one flush. The entry's memo therefore names the order and the
     # customer; the invoice it belongs to is its source (drill-down, ledger "source" column).
     invoice_id = await _next_invoice_id(session)
@@ -252,7 +255,7 @@ async def _issue(
     vat = [(line.rate, line.tax) for line in lines]
     entry_id = None
     if total > 0:
-        entry = await post(
+        entry, number = await post_numbering(
             session,
             principal,
             PostingRequest(
@@ -271,9 +274,11 @@ async def _issue(
                     side="invoice",
                 ),
             ),
+            "INV",
+            issued.year,
         )
         entry_id = entry.id
-    with session.no_autoflush:  # the entry's event waits for the invoice's flush below
+    else:
         number = await next_number(session, "INV", issued.year)
     invoice = Invoice(
         id=invoice_id,
@@ -392,7 +397,9 @@ async def invoice_at_step(
     settings = await finance_settings(session)
     if settings.invoice_on != step:
         return
-    await _issue(session, principal, order_id, on=None, at_step=True)
+    # Only confirm_order announces "confirmed", right after the order left draft in this
+    # transaction; "fulfilled" comes to orders that may have been invoiced by hand since.
+    await _issue(session, principal, order_id, on=None, at_step=True, just_confirmed=step == "confirmed")
 
 
 async def invoice_on_confirmation(session: Any, principal: Any, order_id: int) -> None:

@@ -7,7 +7,7 @@ A role ("receivable", "revenue", "output_vat", ...: ``ROLES``) uses the tenant's
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import Account, PostingRule
@@ -54,13 +54,18 @@ async def _chosen(session: AsyncSession) -> dict[str, str]:
     remembered = memo.get(_RULES_READ)
     if remembered is not None:
         return dict(remembered)
+    standard = set(STANDARD_ACCOUNTS[await ensure_finance(session)].values())
+    # The chosen accounts and the template's standard ones in one read: whichever a role ends up
+    # with is then remembered for the posting door.
     rows = (
         await session.execute(
-            select(PostingRule.role, Account).join(Account, Account.id == PostingRule.account_id)
+            select(Account, PostingRule.role)
+            .outerjoin(PostingRule, PostingRule.account_id == Account.id)
+            .where(or_(PostingRule.role.is_not(None), Account.code.in_(standard)))
         )
     ).all()
-    remember_accounts(session, [account for _, account in rows])
-    chosen = {role: account.code for role, account in rows}
+    remember_accounts(session, [account for account, _ in rows])
+    chosen = {role: account.code for account, role in rows if role is not None}
     transaction_memo(session)[_RULES_READ] = chosen
     return chosen
 
