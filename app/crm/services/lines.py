@@ -11,12 +11,13 @@ rule) and the document's totals are always recomputed from its lines.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import PriceList, Product
@@ -226,6 +227,12 @@ async def next_position(session: AsyncSession, model: type[Line], parent: Any, p
 # --- the lines of one document (a quote or an order in draft) ---------------------------------
 
 
+@functools.cache
+def _lines_statement(model: type[Line], parent: Any) -> Any:
+    """A document's lines in order; built once per kind (compiled and cache-keyed once)."""
+    return select(model).where(parent == bindparam("document_id")).order_by(model.position, model.id)
+
+
 @dataclass(frozen=True, slots=True)
 class LineKind:
     """Which lines: their model, the column naming their document, the noun a missing line is
@@ -249,12 +256,10 @@ class LineKind:
         lines (``remember``)."""
         memo = self._memo(session)
         if document_id not in memo:
-            stmt = (
-                select(self.model)
-                .where(self.parent == document_id)
-                .order_by(self.model.position, self.model.id)
+            rows = await session.execute(
+                _lines_statement(self.model, self.parent), {"document_id": document_id}
             )
-            memo[document_id] = cast(list[Line], list((await session.execute(stmt)).scalars()))
+            memo[document_id] = cast(list[Line], list(rows.scalars()))
         return list(memo[document_id])
 
     def remember(self, session: AsyncSession, document_id: int, lines: Sequence[Line]) -> None:

@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.errors import InvalidState
@@ -73,13 +73,16 @@ async def confirm_order(session: AsyncSession, principal: Principal, order_id: i
     return order
 
 
+_SKUS = select(Product.id, Product.sku).where(Product.id.in_(bindparam("ids", expanding=True)))
+
+
 async def _skus(session: AsyncSession, product_ids: set[int]) -> dict[int, str]:
     """Product id → SKU, read once per transaction (the event and finance's reading of the order
     both name the SKUs)."""
     memo: dict[int, str] = transaction_memo(session).setdefault("crm.skus", {})
     missing = product_ids - memo.keys()
     if missing:
-        rows = await session.execute(select(Product.id, Product.sku).where(Product.id.in_(missing)))
+        rows = await session.execute(_SKUS, {"ids": sorted(missing)})
         memo.update({pid: sku for pid, sku in rows.all()})
     return {pid: memo[pid] for pid in product_ids if pid in memo}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.errors import InvalidState
@@ -102,16 +102,18 @@ async def locked_order(session: AsyncSession, order_id: int) -> SalesOrder | Non
         held = await session.get(SalesOrder, order_id)
         if held is not None:
             return held
-    stmt = (
-        select(SalesOrder)
-        .where(SalesOrder.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    order = (await session.execute(stmt)).scalar_one_or_none()
+    order = (await session.execute(_LOCK_ORDER, {"order_id": order_id})).scalar_one_or_none()
     if order is not None:
         _locked(session).add(order.id)
     return order
+
+
+_LOCK_ORDER = (  # built once: compiled and cache-keyed once
+    select(SalesOrder)
+    .where(SalesOrder.id == bindparam("order_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 async def order_lines(session: AsyncSession, order_id: int) -> list[SalesOrderLine]:

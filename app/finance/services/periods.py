@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,12 @@ def parse_period(value: str) -> tuple[int, int]:
 
 
 _LOCKED = "finance.locked_periods"
+# Built once (a statement object reused is compiled and cache-keyed once): lock → statement.
+_PERIOD_OF = select(Period).where(Period.year == bindparam("p_year"), Period.month == bindparam("p_month"))
+_PERIOD = {
+    False: _PERIOD_OF.execution_options(populate_existing=True),
+    True: _PERIOD_OF.with_for_update(read=True).execution_options(populate_existing=True),
+}
 
 
 async def period_for(session: AsyncSession, on: date, *, lock: bool = False) -> Period:
@@ -37,18 +43,16 @@ async def period_for(session: AsyncSession, on: date, *, lock: bool = False) -> 
     locked: dict[tuple[int, int], Period] = transaction_memo(session).setdefault(_LOCKED, {})
     if lock and (on.year, on.month) in locked:
         return locked[(on.year, on.month)]
-    stmt = select(Period).where(Period.year == on.year, Period.month == on.month)
-    if lock:
-        stmt = stmt.with_for_update(read=True)
-    stmt = stmt.execution_options(populate_existing=True)
-    period = (await session.execute(stmt)).scalar_one_or_none()
+    stmt = _PERIOD[lock]
+    month = {"p_year": on.year, "p_month": on.month}
+    period = (await session.execute(stmt, month)).scalar_one_or_none()
     if period is None:  # the month's first posting: create it (a concurrent one may win the race)
         await session.execute(
             insert(Period)
             .values(year=on.year, month=on.month, status="open")
             .on_conflict_do_nothing(index_elements=["year", "month"])
         )
-        period = (await session.execute(stmt)).scalar_one()
+        period = (await session.execute(stmt, month)).scalar_one()
     if lock:
         transaction_memo(session).setdefault(_LOCKED, {})[(on.year, on.month)] = period
     return period

@@ -26,14 +26,14 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Text, cast, func, literal, select, update
+from sqlalchemy import Text, bindparam, cast, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.crm import interface as crm
 from app.finance import errors, events
-from app.finance.models import JOURNALS, Account, Entry, EntryLine, Supplier, VoucherCounter
+from app.finance.models import JOURNALS, Account, DocumentCounter, Entry, EntryLine, Supplier, VoucherCounter
 from app.finance.services import numbering
 from app.finance.services.account_lookup import accounts_by_code
 from app.finance.services.cost_centres import check_cost_centres
@@ -117,6 +117,54 @@ def _actor_label(principal: Principal | None) -> str:
     )
 
 
+def _flip_statement(with_document: bool) -> Any:
+    """The statement of ``_number_and_post``, built once per process with bound parameters: a
+    statement object reused is compiled and cache-keyed once, where one built per posting costs
+    more Python than the rest of the posting's SQL (the schema of the tenant is applied when it
+    runs, by the engine's schema translation)."""
+    voucher = (
+        insert(VoucherCounter)
+        .values(journal=bindparam("p_journal"), period_id=bindparam("p_period_id"), last_value=1)
+        .on_conflict_do_update(
+            index_elements=["journal", "period_id"], set_={"last_value": VoucherCounter.last_value + 1}
+        )
+        .returning(VoucherCounter.last_value)
+        .cte("voucher")
+    )
+    digits = cast(select(voucher.c.last_value).scalar_subquery(), Text)  # the CTE runs once
+    entries = Entry.__table__
+    statement = (
+        update(entries)
+        .add_cte(voucher)
+        .where(entries.c.id == bindparam("p_entry_id"))
+        .values(
+            number=bindparam("p_prefix", type_=Text)
+            + func.lpad(digits, func.greatest(4, func.length(digits)), "0"),
+            status="posted",
+            posted_at=bindparam("p_now"),
+            posted_by=bindparam("p_posted_by"),
+            updated_at=bindparam("p_now"),
+        )
+    )
+    if not with_document:
+        return statement.returning(entries.c.number)
+    document = (
+        insert(DocumentCounter)
+        .values(series=bindparam("p_series"), year=bindparam("p_year"), last_value=1)
+        .on_conflict_do_update(
+            index_elements=["series", "year"], set_={"last_value": DocumentCounter.last_value + 1}
+        )
+        .returning(DocumentCounter.last_value)
+        .cte("document")
+    )
+    return statement.add_cte(document).returning(
+        entries.c.number, select(document.c.last_value).scalar_subquery()
+    )
+
+
+_FLIP = {False: _flip_statement(False), True: _flip_statement(True)}
+
+
 async def _number_and_post(
     session: AsyncSession,
     principal: Principal | None,
@@ -128,45 +176,24 @@ async def _number_and_post(
     statement: the counter row's lock (held to commit: numbers stay gapless, a rollback gives the
     number back) is taken as late as possible, and the flip fires the triggers that check the
     entry and add its lines to the period balances. ``document`` (series, year): the next number
-    of that document series is taken in the same statement and returned."""
+    of that document series (numbering.py) is taken in the same statement and returned."""
     now = utcnow()
-    counter = (
-        insert(VoucherCounter)
-        .values(journal=entry.journal, period_id=period.id, last_value=1)
-        .on_conflict_do_update(
-            index_elements=["journal", "period_id"], set_={"last_value": VoucherCounter.last_value + 1}
-        )
-        .returning(VoucherCounter.last_value)
-        .cte("voucher")
-    )
-    digits = cast(select(counter.c.last_value).scalar_subquery(), Text)  # the CTE runs once
-    prefix = f"{JOURNALS[entry.journal]}-{period.year:04d}-{period.month:02d}-"
     posted_by = _actor_label(principal)
-    statement = (
-        update(Entry.__table__)
-        .add_cte(counter)
-        .where(Entry.__table__.c.id == entry.id)
-        .values(
-            number=literal(prefix) + func.lpad(digits, func.greatest(4, func.length(digits)), "0"),
-            status="posted",
-            posted_at=now,
-            posted_by=posted_by,
-            updated_at=now,
-        )
-    )
-    if document is None:
-        number = (await session.execute(statement.returning(Entry.__table__.c.number))).scalar_one()
-        document_number = None
-    else:
-        taken = numbering.counter(*document).cte("document")
-        row = (
-            await session.execute(
-                statement.add_cte(taken).returning(
-                    Entry.__table__.c.number, select(taken.c.last_value).scalar_subquery()
-                )
-            )
-        ).one()
-        number, document_number = row[0], numbering.formatted(*document, row[1])
+    params: dict[str, Any] = {
+        "p_journal": entry.journal,
+        "p_period_id": period.id,
+        "p_entry_id": entry.id,
+        "p_prefix": f"{JOURNALS[entry.journal]}-{period.year:04d}-{period.month:02d}-",
+        "p_now": now,
+        "p_posted_by": posted_by,
+    }
+    if document is not None:
+        if document[0] not in numbering.SERIES:
+            raise ValueError(f"unknown document series {document[0]!r}")
+        params.update(p_series=document[0], p_year=document[1])
+    row = (await session.execute(_FLIP[document is not None], params)).one()
+    number = row[0]
+    document_number = None if document is None else numbering.formatted(*document, row[1])
     posted = {"number": number, "status": "posted", "posted_at": now, "posted_by": posted_by}
     for key, value in {**posted, "updated_at": now}.items():
         set_committed_value(entry, key, value)

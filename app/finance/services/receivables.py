@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm import interface as crm
@@ -170,13 +170,14 @@ async def _priced_lines(session: AsyncSession, order: dict[str, Any]) -> list[_L
     return lines
 
 
+_NEXT_INVOICE_ID = select(func.nextval(func.pg_get_serial_sequence(bindparam("table", type_=String), "id")))
+
+
 async def _next_invoice_id(session: AsyncSession) -> int:
     """An id for an invoice not written yet, from the table's own identity sequence."""
     schema = session.info.get("tenant_schema")
     table = f'"{schema}".fin_invoices' if schema else "fin_invoices"
-    return int(
-        (await session.execute(select(func.nextval(func.pg_get_serial_sequence(table, "id"))))).scalar_one()
-    )
+    return int((await session.execute(_NEXT_INVOICE_ID, {"table": table})).scalar_one())
 
 
 async def invoice_of_order(session: AsyncSession, order_id: int) -> Invoice | None:

@@ -7,7 +7,7 @@ A role ("receivable", "revenue", "output_vat", ...: ``ROLES``) uses the tenant's
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.finance.models import Account, PostingRule
@@ -45,6 +45,13 @@ def forget_rules(session: AsyncSession) -> None:
     transaction_memo(session).pop(_RULES_READ, None)
 
 
+_RULE_ACCOUNTS = (  # built once: compiled and cache-keyed once
+    select(Account, PostingRule.role)
+    .outerjoin(PostingRule, PostingRule.account_id == Account.id)
+    .where(or_(PostingRule.role.is_not(None), Account.code.in_(bindparam("standard", expanding=True))))
+)
+
+
 async def _chosen(session: AsyncSession) -> dict[str, str]:
     """The tenant's chosen rules, read once per transaction (a document asks for several roles;
     an invoice's confirmation for revenue and receivable, a payment for bank and receivable).
@@ -57,13 +64,7 @@ async def _chosen(session: AsyncSession) -> dict[str, str]:
     standard = set(STANDARD_ACCOUNTS[await ensure_finance(session)].values())
     # The chosen accounts and the template's standard ones in one read: whichever a role ends up
     # with is then remembered for the posting door.
-    rows = (
-        await session.execute(
-            select(Account, PostingRule.role)
-            .outerjoin(PostingRule, PostingRule.account_id == Account.id)
-            .where(or_(PostingRule.role.is_not(None), Account.code.in_(standard)))
-        )
-    ).all()
+    rows = (await session.execute(_RULE_ACCOUNTS, {"standard": sorted(standard)})).all()
     remember_accounts(session, [account for account, _ in rows])
     chosen = {role: account.code for account, role in rows if role is not None}
     transaction_memo(session)[_RULES_READ] = chosen

@@ -30,6 +30,7 @@ async def current_template(session: AsyncSession) -> str | None:
 
 _TEMPLATE_READ = "finance.chart_template"
 _SETTINGS_ROW = "finance.settings_row"
+_SETTINGS_ROW_READ = select(FinanceSettings).limit(1)  # built once: compiled and cache-keyed once
 
 
 async def ensure_finance(session: AsyncSession) -> str:
@@ -45,7 +46,7 @@ async def ensure_finance(session: AsyncSession) -> str:
     template = memo.get(_TEMPLATE_READ)
     if template is not None:
         return str(template)
-    settings = (await session.execute(select(FinanceSettings).limit(1))).scalar_one_or_none()
+    settings = (await session.execute(_SETTINGS_ROW_READ)).scalar_one_or_none()
     template = settings.chart_template if settings is not None else None
     if template is None:
         tenant = context.current_tenant()

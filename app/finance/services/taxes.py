@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,6 +88,14 @@ async def rate_for_percent(session: AsyncSession, percent: Decimal) -> TaxRate |
     ).scalar_one_or_none()
 
 
+_RATES_FOR_PERCENTS = (  # built once: compiled and cache-keyed once
+    select(TaxRate, Account)
+    .outerjoin(Account, Account.id == TaxRate.output_account_id)
+    .where(TaxRate.rate.in_(bindparam("percents", expanding=True)), TaxRate.active.is_(True))
+    .order_by(TaxRate.id)
+)
+
+
 async def rates_for_percents(session: AsyncSession, percents: Iterable[Decimal]) -> dict[Decimal, TaxRate]:
     """``rate_for_percent`` for several percentages in one statement; percentages without an
     active rate are absent. The rates' output accounts are read with them (``accounts_by_code``
@@ -95,14 +103,7 @@ async def rates_for_percents(session: AsyncSession, percents: Iterable[Decimal])
     wanted = {Decimal(p) for p in percents}
     if not wanted:
         return {}
-    rows = (
-        await session.execute(
-            select(TaxRate, Account)
-            .outerjoin(Account, Account.id == TaxRate.output_account_id)
-            .where(TaxRate.rate.in_(wanted), TaxRate.active.is_(True))
-            .order_by(TaxRate.id)
-        )
-    ).all()
+    rows = (await session.execute(_RATES_FOR_PERCENTS, {"percents": sorted(wanted)})).all()
     remember_accounts(session, [account for _, account in rows if account is not None])
     found: dict[Decimal, TaxRate] = {}
     for rate, _ in rows:
