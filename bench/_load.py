@@ -31,11 +31,10 @@ LUA = Path(__file__).resolve().parent / "wrk_targets.lua"
 SERVER_CPU = os.environ.get("BENCH_SERVER_CPU", "0")
 LOAD_CPU = os.environ.get("BENCH_LOAD_CPU", "1")
 # One web process by default (the figures of bench/README.md); BENCH_WEB_WORKERS=2 with
-# BENCH_SERVER_CPU=0,1 serves like a two-core deployment (the server's CPU sampling then sees only
-# the supervisor, so its per-request CPU figures do not apply).
+# BENCH_SERVER_CPU=0,1 (or serve(..., workers=2)) serves like a two-core deployment; the CPU
+# sampling then counts every worker.
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "1"))
 UVICORN_FLAGS = [
-    "--workers",
-    os.environ.get("BENCH_WEB_WORKERS", "1"),
     "--loop",
     "uvloop",
     "--http",
@@ -146,7 +145,11 @@ class Server:
 
 @contextmanager
 def serve(
-    name: str, app_spec: str, env: dict[str, str] | None = None, cpu: str | None = SERVER_CPU
+    name: str,
+    app_spec: str,
+    env: dict[str, str] | None = None,
+    cpu: str | None = SERVER_CPU,
+    workers: int | None = None,
 ) -> Iterator[Server]:
     """uvicorn ``app_spec`` (a factory) on a free port, pinned to ``cpu``; stopped on exit."""
     port = free_port()
@@ -162,6 +165,8 @@ def serve(
         "127.0.0.1",
         "--port",
         str(port),
+        "--workers",
+        str(workers or WEB_WORKERS),
         *UVICORN_FLAGS,
     ]
     with log.open("wb") as fh:

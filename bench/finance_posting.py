@@ -3,23 +3,33 @@ equivalent SQL directly, measured in the same run (issue 4; target: the API reac
 pgbench's transactions/s).
 
     .venv/bin/python bench/finance_posting.py [--connections 8,16] [--seconds 30] [--warmup 10]
-                                              [--rounds 1] [--keep] [--show-sql]
+                                              [--rounds 1] [--flows confirm,order] [--web-workers N]
+                                              [--pool-size 2] [--keep] [--show-sql]
 
 Setup (a scratch database, see _common.py): one tenant (``finpost``, chart 企业会计准则, invoices
 on confirmation — ``fin_settings.invoice_on = 'confirmed'``, the default), 200 customers, 20
 products at 13 % VAT, and an API client (client credentials; scopes crm.order.write,
 crm.order.confirm, crm.order.read, crm.account.read) whose token comes from the app's /oauth/token.
 
-* **API** — the app served as `tessera web` serves it (uvicorn, 1 worker, uvloop, httptools; pinned
-  to CPU 0, bench/_load.py). wrk (1 thread, pinned to CPU 1, ``bench/finance_posting.lua``) keeps N
-  connections busy: POST /api/v1/crm/orders with four product lines on a random customer (201),
-  then POST /api/v1/crm/orders/{id}/confirm (200) — where the receivables listener creates the
-  invoice, posts its entry through the posting door and publishes the outbox events, in the
-  confirmation's transaction. One *transaction* = one order confirmed (and invoiced); the rate is
-  confirmations per second over the measured window.
-* **pgbench** — ``bench/finance_posting.pgbench.sql``, one database transaction per iteration doing
-  the same writes in plain SQL (see the file), against the same tenant schema, with the same N
-  clients (``-c N -j 1``, pinned to CPU 1).
+Two flows (``--flows``, both by default), each measured on both sides:
+
+* ``confirm`` — **the issue's transaction**, the posting of a sales order to its invoice: draft
+  orders of four product lines are made in bulk before each run (``_draft_orders``), and each
+  transaction confirms one — POST /api/v1/crm/orders/{id}/confirm (200), where the receivables
+  listener creates the invoice, posts its entry through the posting door and the outbox events
+  are written, in the confirmation's transaction; pgbench runs the confirmation part of its
+  script on its own orders (client c of N takes first + c, + c + N, ...).
+* ``order`` — the order made through the API as well: POST /api/v1/crm/orders (201), then its
+  confirmation; one *transaction* = one order made and confirmed; pgbench runs its whole script
+  (two database transactions per iteration, like the API).
+
+* **API** — uvicorn with uvloop and httptools like `tessera web`, ``--web-workers`` processes (one
+  per core by default: web scales out by processes, infra/Procfile and infra/k8s) each with a
+  database pool of ``--pool-size`` connections (2, no overflow); wrk (1 thread, pinned to CPU 1,
+  ``bench/finance_posting.lua``) keeps N connections busy. The rate is confirmations per second
+  over the measured window.
+* **pgbench** — ``bench/finance_posting.pgbench.sql``: the same writes in plain SQL (see the file),
+  against the same tenant schema, with the same N clients (``-c N -j 1``, pinned to CPU 1).
 
 Per concurrency level and round: both sides warm up for ``--warmup`` s, then run ``--seconds`` s; the
 order alternates between rounds. PostgreSQL is shared by both sides and floats over both cores. At
@@ -53,7 +63,6 @@ from _load import (
     LOAD_CPU,
     Sampler,
     _taskset,
-    cpu_note,
     create_clients,
     fetch_tokens,
     loadavg,
@@ -122,7 +131,7 @@ async def _setup() -> Tenant:
             a = (await session.execute(text("SELECT min(id), max(id) FROM crm_accounts"))).one()
             p = (await session.execute(text("SELECT min(id), max(id) FROM crm_products"))).one()
             actor = (await session.execute(text("SELECT max(id) FROM api_clients"))).scalar_one()
-            codes = dict(
+            codes: dict[str, int] = dict(
                 (
                     await session.execute(
                         text("SELECT code, id FROM fin_accounts WHERE code IN ('1122', '6001', '222101')")
@@ -400,6 +409,18 @@ def _profiled(server: Any, seconds: float) -> Iterator[None]:
         out(f"           py-spy stacks of the web process: {target}")
 
 
+def _server(args: argparse.Namespace) -> dict[str, Any]:
+    """How the API is served: ``--web-workers`` uvicorn processes (one per core by default, as
+    web scales out by processes: infra/Procfile, infra/k8s) over every core, each with a
+    database pool of ``--pool-size`` connections and no overflow."""
+    cpus = os.cpu_count() or 1
+    return {
+        "workers": args.web_workers,
+        "cpu": "0" if args.web_workers == 1 else ",".join(str(c) for c in range(cpus)),
+        "env": {"DB_POOL_SIZE": str(args.pool_size), "DB_MAX_OVERFLOW": "0"},
+    }
+
+
 def _api(
     tenant: Tenant, token: str, db: str, connections: int, args: argparse.Namespace, flow: str
 ) -> ApiResult:
@@ -411,7 +432,7 @@ def _api(
         return draft_orders(tenant, max(100, round(seconds * API_ORDERS_PER_SECOND)))
 
     warmup_orders, measured_orders = stock(args.warmup), stock(args.seconds)
-    with serve("finance-posting", APP) as server:
+    with serve("finance-posting", APP, **_server(args)) as server:
         _wrk(server.port, host, token, tenant, connections, args.warmup, warmup_orders)
         with Sampler(server, db) as s, Waits(db) as waits, _profiled(server, args.seconds):
             r = _wrk(server.port, host, token, tenant, connections, args.seconds, measured_orders)
@@ -621,6 +642,19 @@ def main() -> None:
         help="which transactions, comma-separated (default confirm,order): "
         + "; ".join(f"{k} = {v}" for k, v in FLOWS.items()),
     )
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn worker processes serving the API (default: one per core)",
+    )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=2,
+        help="database connections per web process, no overflow (default 2: with one process per "
+        "core that is about 2 × cores in all, the usual PostgreSQL sizing)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one API flow first")
     parser.add_argument(
@@ -636,7 +670,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     header("finance: sales order → invoice through the API vs pgbench")
-    out(cpu_note() + "; pgbench (-j 1) pinned like wrk")
+    out(
+        f"API served by {args.web_workers} uvicorn process(es)"
+        + (" over every core" if args.web_workers > 1 else " pinned to CPU 0")
+        + f", {args.pool_size} database connections each (no overflow); wrk (1 thread) and pgbench "
+        "(-j 1) pinned to CPU 1; PostgreSQL and Redis float over both cores"
+    )
     out(
         f"pgbench: {PGBENCH_SQL.name}, -M {args.pgbench_protocol}, "
         + (

@@ -8,15 +8,16 @@ number as late as possible in the transaction.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from app.finance.models import DocumentCounter
 
 SERIES = ("INV", "CN", "BILL", "RCV", "PAY")
 
 
-def counter(series: str, year: int) -> Insert:
+def counter(series: str, year: int) -> ReturningInsert[int]:
     """The counter upsert of ``series`` and ``year``, returning the new value (``last_value``)."""
     if series not in SERIES:
         raise ValueError(f"unknown document series {series!r}")

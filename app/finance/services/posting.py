@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, func, select, update
+from sqlalchemy import Table, Text, bindparam, cast, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -132,7 +132,7 @@ def _flip_statement(with_document: bool) -> Any:
         .cte("voucher")
     )
     digits = cast(select(voucher.c.last_value).scalar_subquery(), Text)  # the CTE runs once
-    entries = Entry.__table__
+    entries: Table = Entry.__table__  # type: ignore[assignment]  # a mapped class's Table
     statement = (
         update(entries)
         .add_cte(voucher)
