@@ -350,3 +350,25 @@ async def test_record_rules_on_orders(acme, setup):
         assert (await orders.get_order(session, principal, oid)).id == oid
         with pytest.raises(Forbidden):
             await order_status.confirm_order(session, principal, oid)
+
+
+async def test_lines_read_in_a_transaction_follow_every_change_made_in_it(acme, setup):
+    """An order's lines are read once per transaction (confirming, finance and the answer all ask);
+    adding, changing or removing a line in the same transaction is seen at once."""
+    async with acting_as(acme, "alice") as (session, principal):
+        order = await orders.create_order(
+            session,
+            principal,
+            {"account_id": setup.account_id, "lines": [{"product_id": setup.printer.id, "quantity": "1"}]},
+        )
+        (first,) = await orders.order_lines(session, order.id)  # the creator's own lines, no read
+        added = await orders.add_order_line(session, principal, order.id, {"product_id": setup.service.id, "quantity": "1"})
+        assert [ln.id for ln in await orders.order_lines(session, order.id)] == [first.id, added.id]
+        await orders.update_order_line(session, principal, order.id, added.id, {"quantity": "3"})
+        assert [ln.quantity for ln in await orders.order_lines(session, order.id)] == [
+            Decimal("1.000"),
+            Decimal("3.000"),
+        ]
+        await orders.remove_order_line(session, principal, order.id, first.id)
+        assert [ln.id for ln in await orders.order_lines(session, order.id)] == [added.id]
+        assert order.total == Decimal("1113.00")  # 3 h × 350.00 + 6 % VAT
