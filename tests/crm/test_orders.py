@@ -362,7 +362,9 @@ async def test_lines_read_in_a_transaction_follow_every_change_made_in_it(acme, 
             {"account_id": setup.account_id, "lines": [{"product_id": setup.printer.id, "quantity": "1"}]},
         )
         (first,) = await orders.order_lines(session, order.id)  # the creator's own lines, no read
-        added = await orders.add_order_line(session, principal, order.id, {"product_id": setup.service.id, "quantity": "1"})
+        added = await orders.add_order_line(
+            session, principal, order.id, {"product_id": setup.service.id, "quantity": "1"}
+        )
         assert [ln.id for ln in await orders.order_lines(session, order.id)] == [first.id, added.id]
         await orders.update_order_line(session, principal, order.id, added.id, {"quantity": "3"})
         assert [ln.quantity for ln in await orders.order_lines(session, order.id)] == [

@@ -56,7 +56,8 @@ async def test_both_numbers_are_taken_in_one_statement_after_every_read(books):
     counters = [i for i, s in enumerate(seen) if "fin_document_counters" in s or "fin_voucher_counters" in s]
     assert len(counters) == 1, [seen[i][:120] for i in counters]
     taking = seen[counters[0]]
-    assert "fin_document_counters" in taking and "fin_voucher_counters" in taking
+    assert "fin_document_counters" in taking
+    assert "fin_voucher_counters" in taking
     after = seen[counters[0] + 1 :]
     assert after, "the invoice is written after its number is taken"
     assert all(s.startswith(("INSERT", "UPDATE")) for s in after), [s[:80] for s in after]
