@@ -7,9 +7,9 @@
 --   order:        order-number counter, the order with its totals, its four lines; 5 audit rows
 --   confirmation: the order locked and confirmed, its audit row and crm.sales_order_confirmed; the
 --                 invoice's id (identity sequence); the period (FOR SHARE), the entry as a draft,
---                 its three lines (receivable, revenue, output VAT); the voucher-number counter and
---                 the entry posted in one statement (triggers); the invoice number (counter
---                 upsert); the invoice with its entry, its four lines, the order marked invoiced,
+--                 its three lines (receivable, revenue, output VAT); the invoice number, the
+--                 voucher number (counter upserts) and the entry posted in one statement
+--                 (triggers); the invoice with its entry, its four lines, the order marked invoiced,
 --                 their 2 audit rows (journal entries have none); finance.entry_posted and
 --                 finance.invoice_issued
 -- What it leaves out is the API's reads (the order, accounts, settings, tax rates, posting rules,
@@ -117,20 +117,21 @@ INSERT INTO fin_entry_lines (entry_id, line_no, account_id, debit, credit, partn
                          (2, :revenue::bigint, 0, o.subtotal, NULL),
                          (3, :output_vat::bigint, 0, o.tax_total, NULL)) AS v(no, account, debit, credit, partner)
     WHERE o.id = :order_id::bigint;
--- the voucher number and the flip to posted in one statement, as the posting door does
-WITH c AS (INSERT INTO fin_voucher_counters AS c (journal, period_id, last_value)
-               VALUES ('general', :period_id::bigint, 1)
+-- the invoice number and the voucher number (counter upserts, the document's first) and the flip to
+-- posted, in one statement, as the posting door does for an invoice (posting.post_numbering)
+WITH d AS (INSERT INTO fin_document_counters AS c (series, year, last_value)
+               VALUES ('INV', extract(year FROM current_date), 1)
+               ON CONFLICT (series, year) DO UPDATE SET last_value = c.last_value + 1
+               RETURNING last_value),
+     v AS (INSERT INTO fin_voucher_counters AS c (journal, period_id, last_value)
+               SELECT 'general', :period_id::bigint, 1 FROM d
                ON CONFLICT (journal, period_id) DO UPDATE SET last_value = c.last_value + 1
                RETURNING last_value)
 UPDATE fin_entries SET status = 'posted', posted_at = now(), posted_by = 'pgbench', updated_at = now(),
        number = '记-' || to_char(current_date, 'YYYY-MM') || '-'
-                || lpad((SELECT last_value FROM c)::text, greatest(4, length((SELECT last_value FROM c)::text)), '0')
-    WHERE id = :entry_id::bigint;
--- the invoice number (counter upsert), taken after the entry is posted
-INSERT INTO fin_document_counters AS c (series, year, last_value)
-    VALUES ('INV', extract(year FROM current_date), 1)
-    ON CONFLICT (series, year) DO UPDATE SET last_value = c.last_value + 1
-    RETURNING last_value AS inv_n \gset
+                || lpad((SELECT last_value FROM v)::text, greatest(4, length((SELECT last_value FROM v)::text)), '0')
+    WHERE id = :entry_id::bigint
+    RETURNING (SELECT last_value FROM d) AS inv_n \gset
 -- the invoice, written once with its number and entry, its audit row and four lines
 WITH i AS (
     INSERT INTO fin_invoices (id, kind, number, account_id, sales_order_id, issue_date, due_date, currency,

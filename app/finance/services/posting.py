@@ -26,7 +26,19 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, cast, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -121,11 +133,34 @@ def _flip_statement(with_document: bool) -> Any:
     """The statement of ``_number_and_post``, built once per process with bound parameters: a
     statement object reused is compiled and cache-keyed once, where one built per posting costs
     more Python than the rest of the posting's SQL (the schema of the tenant is applied when it
-    runs, by the engine's schema translation)."""
+    runs, by the engine's schema translation).
+
+    With a document number, the voucher counter's row comes FROM the document counter's upsert,
+    so the document counter is always locked first — the order every posting keeps (document
+    counter, then voucher counter), which is what keeps two postings from deadlocking."""
+    document = None
+    if with_document:
+        document = (
+            insert(DocumentCounter)
+            .values(series=bindparam("p_series"), year=bindparam("p_year"), last_value=1)
+            .on_conflict_do_update(
+                index_elements=["series", "year"], set_={"last_value": DocumentCounter.last_value + 1}
+            )
+            .returning(DocumentCounter.last_value)
+            .cte("document")
+        )
+    journal = bindparam("p_journal", type_=String)
+    period = bindparam("p_period_id", type_=BigInteger)
+    voucher_row = (
+        insert(VoucherCounter).values(journal=journal, period_id=period, last_value=1)
+        if document is None
+        else insert(VoucherCounter).from_select(
+            ["journal", "period_id", "last_value"],
+            select(journal, period, literal(1, Integer)).select_from(document),
+        )
+    )
     voucher = (
-        insert(VoucherCounter)
-        .values(journal=bindparam("p_journal"), period_id=bindparam("p_period_id"), last_value=1)
-        .on_conflict_do_update(
+        voucher_row.on_conflict_do_update(
             index_elements=["journal", "period_id"], set_={"last_value": VoucherCounter.last_value + 1}
         )
         .returning(VoucherCounter.last_value)
@@ -146,17 +181,8 @@ def _flip_statement(with_document: bool) -> Any:
             updated_at=bindparam("p_now"),
         )
     )
-    if not with_document:
+    if document is None:
         return statement.returning(entries.c.number)
-    document = (
-        insert(DocumentCounter)
-        .values(series=bindparam("p_series"), year=bindparam("p_year"), last_value=1)
-        .on_conflict_do_update(
-            index_elements=["series", "year"], set_={"last_value": DocumentCounter.last_value + 1}
-        )
-        .returning(DocumentCounter.last_value)
-        .cte("document")
-    )
     return statement.add_cte(document).returning(
         entries.c.number, select(document.c.last_value).scalar_subquery()
     )
