@@ -4,6 +4,7 @@ transaction: concurrent creates queue on the row lock, and a rollback returns th
 
 from __future__ import annotations
 
+from sqlalchemy import String, bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,13 +22,15 @@ async def next_number(session: AsyncSession, kind: str, year: int) -> str:
     """The next number of ``kind`` (a key of FORMATS) for ``year`` (ignored by yearless formats)."""
     template = FORMATS[kind]
     key = f"{kind}:{year}" if "{year}" in template else kind
-    stmt = (
-        insert(NumberSequence)
-        .values(key=key, next_value=2)
-        .on_conflict_do_update(
-            index_elements=[NumberSequence.key], set_={"next_value": NumberSequence.next_value + 1}
-        )
-        .returning(NumberSequence.next_value)
-    )
-    n = int((await session.execute(stmt)).scalar_one()) - 1
+    n = int((await session.execute(_NEXT, {"p_key": key})).scalar_one()) - 1
     return template.format(year=year, n=n)
+
+
+_NEXT = (  # built once: compiled and cache-keyed once
+    insert(NumberSequence)
+    .values(key=bindparam("p_key", type_=String), next_value=2)
+    .on_conflict_do_update(
+        index_elements=[NumberSequence.key], set_={"next_value": NumberSequence.next_value + 1}
+    )
+    .returning(NumberSequence.next_value)
+)

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Date, Select, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.models import PriceList, PriceListItem, Product
@@ -62,17 +62,19 @@ def usable_on(plist: PriceList, day: date) -> bool:
     )
 
 
-async def usable_price_lists(session: AsyncSession, day: date) -> list[PriceList]:
-    stmt = (
-        select(PriceList)
-        .where(
-            PriceList.active.is_(True),
-            or_(PriceList.valid_from.is_(None), PriceList.valid_from <= day),
-            or_(PriceList.valid_to.is_(None), PriceList.valid_to >= day),
-        )
-        .order_by(PriceList.is_default.desc(), PriceList.name)
+_USABLE_ON = (  # built once (every new order asks): compiled and cache-keyed once
+    select(PriceList)
+    .where(
+        PriceList.active.is_(True),
+        or_(PriceList.valid_from.is_(None), PriceList.valid_from <= bindparam("day", type_=Date)),
+        or_(PriceList.valid_to.is_(None), PriceList.valid_to >= bindparam("day", type_=Date)),
     )
-    return list((await session.execute(stmt)).scalars())
+    .order_by(PriceList.is_default.desc(), PriceList.name)
+)
+
+
+async def usable_price_lists(session: AsyncSession, day: date) -> list[PriceList]:
+    return list((await session.execute(_USABLE_ON, {"day": day})).scalars())
 
 
 async def default_price_list(session: AsyncSession, currency: str | None, day: date) -> PriceList | None:

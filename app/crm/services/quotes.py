@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.errors import InvalidState
@@ -188,7 +188,10 @@ async def _load_products(session: AsyncSession, raw: Any) -> list[Product]:
     }
     if not ids:
         return []
-    return list((await session.execute(select(Product).where(Product.id.in_(ids)))).scalars())
+    return list((await session.execute(_PRODUCTS, {"ids": sorted(ids)})).scalars())
+
+
+_PRODUCTS = select(Product).where(Product.id.in_(bindparam("ids", expanding=True)))  # built once
 
 
 async def create_quote(session: AsyncSession, principal: Principal, data: Mapping[str, Any]) -> Quote:
