@@ -200,9 +200,10 @@ async def _draft_orders(
                         """INSERT INTO crm_sales_orders (number, account_id, status, currency, order_date,
                                                          customer_reference, subtotal, discount_total,
                                                          tax_total, total)
-                           SELECT 'SO-' || :year || '-' || lpad((:first + g - 1)::text, 5, '0'),
+                           SELECT 'SO-' || :year || '-' || lpad(n::text, greatest(5, length(n::text)), '0'),
                                   :a0 + g % :na, 'draft', 'CNY', current_date, 'bench', 0, 0, 0, 0
-                           FROM generate_series(1, :n) AS g ORDER BY g
+                           FROM generate_series(1, :n) AS g, LATERAL (SELECT :first + g - 1 AS n) AS num
+                           ORDER BY g
                            RETURNING id"""
                     ).bindparams(bindparam("year", type_=Integer)),
                     {"year": year, "first": first, "n": count, "a0": accounts[0],

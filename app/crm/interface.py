@@ -135,8 +135,10 @@ def register_timeline_source(
 # Finance invoices an order in the same transaction as the step that makes it billable
 # (ARCHITECTURE.md: the books never disagree with the documents). CRM calls every listener
 # registered for a step inside ``confirm_order`` / ``fulfil_order``, after the order's status has
-# changed and before the event is published; a listener that raises refuses the step (nothing is
-# written). CRM does not import finance: finance registers itself at import.
+# changed (a confirmation's event is already in the outbox then: it goes out with the status in
+# one flush; a delivery's is published after the listeners); a listener that raises refuses the
+# step and everything it wrote, event included. CRM does not import finance: finance registers
+# itself at import.
 #
 #     async def invoice_on_confirm(session, principal, order_id: int) -> None: ...
 #     register_order_listener("confirmed", invoice_on_confirm)
@@ -226,9 +228,15 @@ async def existing_account_ids(session: Any, ids: set[int]) -> set[int]:
 
     if not ids:
         return set()
-    # Accounts this session holds already exist (the order being invoiced read its customer).
+    # Accounts this session holds (and is not deleting) exist: the order being invoiced read its
+    # customer a moment ago.
     sync = session.sync_session
-    held = {i for i in ids if sync.identity_map.get(sync.identity_key(Account, i)) is not None}
+    held = {
+        i
+        for i in ids
+        if (obj := sync.identity_map.get(sync.identity_key(Account, i))) is not None
+        and obj not in sync.deleted
+    }
     missing = set(ids) - held
     if not missing:
         return held

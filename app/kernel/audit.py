@@ -21,9 +21,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import BigInteger, DateTime, Index, String, Text, event, insert, inspect
+from sqlalchemy import BigInteger, DateTime, Index, String, Text, event, insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -128,20 +129,37 @@ def _entity_id(obj: Any) -> str | None:
     return None if any(v is None for v in pk) else "/".join(str(v) for v in pk)
 
 
-_LABEL = "audit_event"  # an object's own business event, set by ``audited(..., flush=False)``
+# session.info key: object → its own business event, set by ``audited(..., flush=False)`` for what
+# the block changed; used once by the flush that writes the object, dropped at commit or rollback.
+_LABELS = "audit_labels"
 
 
-def _label(obj: Any, default: str | None) -> str | None:
-    label = inspect(obj).info.pop(_LABEL, None)
-    return str(label) if label is not None else default
+def _labels(session: Session) -> WeakKeyDictionary[Any, str]:
+    labels = session.info.get(_LABELS)
+    if labels is None:
+        labels = session.info[_LABELS] = WeakKeyDictionary()
+    return cast(WeakKeyDictionary[Any, str], labels)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_labels(session: Session, *_: Any) -> None:
+    session.info.pop(_LABELS, None)
 
 
 @event.listens_for(Session, "after_flush")
 def _record_flush(session: Session, _flush_context: Any) -> None:
+    labels = session.info.get(_LABELS) or {}
     if session.info.get("audit_disabled"):
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            labels.pop(obj, None)
         return
     ctx = context.current()
     event_name = session.info.get("audit_event")
+
+    def _label(obj: Any, default: str | None) -> str | None:
+        return labels.get(obj, default)
+
     base = {
         "at": utcnow(),
         "actor_kind": ctx.actor.kind,
@@ -194,10 +212,16 @@ def _record_flush(session: Session, _flush_context: Any) -> None:
                     "after": None,
                 }
             )
+    for obj in (*session.new, *session.dirty, *session.deleted):  # each label is used once
+        labels.pop(obj, None)
     if not rows:
         return
     model = AuditEntry if session.info.get("tenant_schema") else PlatformAuditEntry
     session.connection().execute(insert(model), rows)
+
+
+def _modified(session: Session, obj: Any) -> bool:
+    return session.is_modified(obj, include_collections=False)
 
 
 @asynccontextmanager
@@ -215,13 +239,18 @@ async def audited(session: AsyncSession, name: str, *, flush: bool = True) -> As
     info = sync.info
     previous = info.get("audit_event")
     info["audit_event"] = name
+    pending_before = set() if flush else {id(o) for o in (*sync.new, *sync.dirty, *sync.deleted)}
     try:
         yield
         if flush:
             await session.flush()
         else:
-            for obj in (*sync.new, *sync.deleted, *(o for o in sync.dirty if sync.is_modified(o))):
-                if _is_audited(obj):
-                    inspect(obj).info.setdefault(_LABEL, name)
+            # Only what this block changed: a change pending from before keeps its own label (or
+            # the flush's); an object changed again by a later block keeps this first label.
+            labels = _labels(sync)
+            changed = (*sync.new, *sync.deleted, *(o for o in sync.dirty if _modified(sync, o)))
+            for obj in changed:
+                if _is_audited(obj) and id(obj) not in pending_before:
+                    labels.setdefault(obj, name)
     finally:
         info["audit_event"] = previous

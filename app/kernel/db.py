@@ -19,9 +19,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Identity, MetaData, func
+from sqlalchemy import BigInteger, DateTime, Identity, MetaData, event, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from app.settings import get_settings
 
@@ -208,6 +208,14 @@ def transaction_memo(session: AsyncSession) -> dict[str, Any]:
     if transaction is not None:
         sync.info[_MEMO] = (transaction, memo)
     return memo
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_transaction_memo(session: Session, *_: Any) -> None:
+    """A memo ends with its transaction: the objects it holds must not keep the identity map's
+    copies alive into the next one (sessions keep objects past commit, expire_on_commit=False)."""
+    session.info.pop(_MEMO, None)
 
 
 def row_to_dict(obj: Any, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:

@@ -374,3 +374,17 @@ async def test_lines_read_in_a_transaction_follow_every_change_made_in_it(acme, 
         await orders.remove_order_line(session, principal, order.id, first.id)
         assert [ln.id for ln in await orders.order_lines(session, order.id)] == [added.id]
         assert order.total == Decimal("1113.00")  # 3 h × 350.00 + 6 % VAT
+
+
+@pytest.mark.parametrize("product_id", ["²", " 7x", True, -3, 0, 2**70, "99999999999999999999"])
+async def test_an_odd_product_id_is_a_field_error_not_a_crash(acme, setup, product_id):
+    before = await table_counts(acme, *TABLES)
+    async with acting_as(acme, "alice") as (session, principal):
+        with pytest.raises(ValidationFailed) as exc:
+            await orders.create_order(
+                session,
+                principal,
+                {"account_id": setup.account_id, "lines": [{"product_id": product_id, "quantity": "1"}]},
+            )
+        assert [e.field for e in exc.value.errors] == ["lines[0].product_id"]
+    assert await table_counts(acme, *TABLES) == before

@@ -14,8 +14,10 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 
+from app.crm.models import SalesOrder
 from app.crm.services import order_status
 from app.finance.models import Entry, EntryLine, Invoice
 from tests.finance.ar_support import as_admin, customer, draft_order
@@ -67,10 +69,10 @@ async def test_both_numbers_are_taken_in_one_statement_after_every_read(books):
     assert invoice_ref is not None
 
 
-async def test_the_entry_names_the_order_and_the_customer_and_points_to_its_invoice(books):
+async def test_the_entry_memo_is_led_by_the_invoice_number_taken_with_the_voucher(books):
     async with as_admin(books) as (session, admin):
         buyer = await customer(session, "西南电子")
-        order = await draft_order(session, buyer, LINES[:1])
+        order = await draft_order(session, buyer, LINES[:2])
         confirmed = await order_status.confirm_order(session, admin, order.id)
         invoice = (
             await session.execute(select(Invoice).where(Invoice.sales_order_id == order.id))
@@ -78,16 +80,62 @@ async def test_the_entry_names_the_order_and_the_customer_and_points_to_its_invo
         entry = await session.get(Entry, invoice.entry_id)
         assert entry is not None
         assert (entry.memo, entry.source_type, entry.source_id, entry.status) == (
-            f"{confirmed.number} · 西南电子",
+            f"{invoice.number} · {confirmed.number} · 西南电子",
             "finance.invoice",
             invoice.id,
             "posted",
         )
+        await session.commit()
+        session.expunge_all()  # what the database holds, not the session's copy
+        stored = await session.get(Entry, invoice.entry_id)
+        assert stored is not None
+        assert stored.memo == entry.memo
         memos = (
             await session.execute(
                 select(EntryLine.memo).where(EntryLine.entry_id == entry.id).order_by("line_no")
             )
         ).scalars()
-        assert list(memos) == [confirmed.number, confirmed.number, f"{confirmed.number} VAT13"]
+        # receivable and revenue show the entry's memo (the account ledger falls back to it)
+        assert list(memos) == ["", "", "VAT13", "VAT6"]
         assert invoice.number == confirmed.invoice_ref
-        assert invoice.total == Decimal("226.00")
+        assert invoice.total == Decimal("279.00")
+
+
+async def test_an_invoice_into_a_closed_month_is_refused_before_any_number_is_taken(books):
+    from app.finance.errors import PeriodClosed
+    from app.finance.services.periods import period_for, set_status_by_id
+
+    async with as_admin(books) as (session, admin):
+        buyer = await customer(session, "东北重工")
+        order = await draft_order(session, buyer, LINES[:1])
+        order_id = order.id
+        await session.commit()
+    async with as_admin(books) as (session, admin):
+        period = await period_for(session, order.order_date, lock=True)  # remembered, then closed
+        await set_status_by_id(session, period.id, "closed")
+        with statements(session) as seen, pytest.raises(PeriodClosed):
+            await order_status.confirm_order(session, admin, order_id)
+        assert not [s for s in seen if "fin_document_counters" in s or "fin_voucher_counters" in s]
+        await session.rollback()
+    async with as_admin(books) as (session, _):
+        stored = await session.get(SalesOrder, order_id)
+        assert stored is not None
+        assert stored.status == "draft"
+
+
+async def test_a_session_used_again_after_commit_reads_the_settings_afresh(books):
+    """What a transaction remembered goes with it: a session that lives on (the CLI, the demo,
+    workers) sees settings another transaction changed since."""
+    from sqlalchemy import update
+
+    from app.finance.models import FinanceSettings
+    from app.finance.services.receivables import finance_settings
+    from tenants.service import in_tenant
+
+    async with as_admin(books) as (session, _):
+        before = (await finance_settings(session)).invoice_on
+        await session.commit()
+        changed = "fulfilled" if before != "fulfilled" else "confirmed"
+        async with in_tenant(books.slug) as (other, _):
+            await other.execute(update(FinanceSettings).values(invoice_on=changed))
+        assert (await finance_settings(session)).invoice_on == changed

@@ -93,3 +93,30 @@ async def test_a_label_is_used_once(acme):
             .order_by(AuditEntry.id)
         )
         assert rows.all() == [("teams.create", "test.created"), ("teams.update", None)]
+
+
+async def test_a_step_labels_only_what_it_changed_and_no_label_outlives_a_rollback(acme):
+    earlier, mine, later = (f"Memo {uuid.uuid4().hex[:8]} {n}" for n in range(3))
+    async with in_tenant("acme") as (session, _):
+        async with audited(session, "test.earlier"):
+            team = Team(name=earlier)
+            session.add(team)
+        team.name = earlier + " renamed"  # pending before the next block: not that block's change
+        async with audited(session, "test.mine", flush=False):
+            session.add(Team(name=mine))
+        await session.commit()
+        team_id = team.id
+        doomed = Team(name=later)
+        async with audited(session, "test.rolled_back", flush=False):
+            session.add(doomed)
+        await session.rollback()
+        session.add(Team(name=later))  # the same change again, under no label
+        await session.flush()
+    async with get_database().tenant_session(acme.schema) as s:
+        rows = await s.execute(
+            select(AuditEntry.action, AuditEntry.event)
+            .where(AuditEntry.entity_type == "teams", AuditEntry.entity_id == str(team_id))
+            .order_by(AuditEntry.id)
+        )
+        assert rows.all() == [("teams.create", "test.earlier"), ("teams.update", None)]
+    assert await _events_of(acme, [mine, later]) == {mine: "test.mine", later: None}

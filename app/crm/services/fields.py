@@ -202,11 +202,18 @@ def clean_int(
     return number
 
 
+MAX_ID = 2**63 - 1  # BIGINT: a larger id is not an id (and would fail in the driver, not here)
+
+
 def clean_optional_id(value: object, field: str, errors: list[FieldError]) -> int | None:
+    """An id, or None when blank; a value that is no id is one field error and None (so the
+    caller does not go on to look it up and report it a second time)."""
     if _blank(value):
         return None
-    number = clean_int(value, field, errors, minimum=1)
-    return number or None
+    problems: list[FieldError] = []
+    number = clean_int(value, field, problems, minimum=1, maximum=MAX_ID)
+    errors.extend(problems)
+    return None if problems else number or None
 
 
 def clean_date(value: object, field: str, errors: list[FieldError], *, required: bool = False) -> date | None:

@@ -45,7 +45,11 @@ async def accounts_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[
     memo = _memo(session)
     missing = wanted - memo.keys()
     if missing:
-        found = (await session.execute(select(Account).where(Account.code.in_(missing)))).scalars()
+        found = (
+            await session.execute(
+                select(Account).where(Account.code.in_(missing)).execution_options(populate_existing=True)
+            )
+        ).scalars()
         remember_accounts(session, found)
         memo = _memo(session)
     return {code: memo[code] for code in wanted if code in memo}

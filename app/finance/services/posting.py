@@ -33,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    case,
     cast,
     func,
     literal,
@@ -182,9 +183,20 @@ def _flip_statement(with_document: bool) -> Any:
         )
     )
     if document is None:
-        return statement.returning(entries.c.number)
-    return statement.add_cte(document).returning(
-        entries.c.number, select(document.c.last_value).scalar_subquery()
+        return statement.returning(entries.c.number, entries.c.memo)
+    # The document's number leads the entry's memo ("INV-2026-00042 · SO-2026-00012 · 客户"),
+    # formatted as numbering.formatted formats it.
+    taken = cast(select(document.c.last_value).scalar_subquery(), Text)
+    document_number = bindparam("p_document_prefix", type_=Text) + func.lpad(
+        taken, func.greatest(5, func.length(taken)), "0"
+    )
+    return (
+        statement.add_cte(document)
+        .values(
+            memo=document_number
+            + case((entries.c.memo == "", literal("", Text)), else_=literal(" · ", Text) + entries.c.memo)
+        )
+        .returning(entries.c.number, entries.c.memo, select(document.c.last_value).scalar_subquery())
     )
 
 
@@ -216,11 +228,13 @@ async def _number_and_post(
     if document is not None:
         if document[0] not in numbering.SERIES:
             raise ValueError(f"unknown document series {document[0]!r}")
-        params.update(p_series=document[0], p_year=document[1])
+        params.update(
+            p_series=document[0], p_year=document[1], p_document_prefix=numbering.formatted(*document, 0)[:-5]
+        )
     row = (await session.execute(_FLIP[document is not None], params)).one()
-    number = row[0]
-    document_number = None if document is None else numbering.formatted(*document, row[1])
-    posted = {"number": number, "status": "posted", "posted_at": now, "posted_by": posted_by}
+    number, memo = row[0], row[1]
+    document_number = None if document is None else numbering.formatted(*document, row[2])
+    posted = {"number": number, "status": "posted", "posted_at": now, "posted_by": posted_by, "memo": memo}
     for key, value in {**posted, "updated_at": now}.items():
         set_committed_value(entry, key, value)
     return document_number
@@ -237,7 +251,8 @@ async def post_numbering(
 ) -> tuple[Entry, str]:
     """``post``, and the next number of the document series ``series`` (numbering.py) taken in
     the statement that numbers the entry: a document numbered when it posts (an invoice) then
-    holds both gapless counters only from that statement to commit."""
+    holds both gapless counters only from that statement to commit. The number leads the entry's
+    memo ("INV-2026-00042 · " + the request's memo)."""
     entry, number = await _post(session, principal, request, (series, year))
     assert number is not None
     return entry, number

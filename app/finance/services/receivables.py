@@ -240,17 +240,21 @@ async def _issue(
     revenue = (await accounts_by_code(session, {revenue_code, await account_code(session, "receivable")}))[
         revenue_code
     ]
-    # The period is locked before the invoice number is taken: a closed month refuses here, and
-    # the counter row is held for as few statements as can be.
-    await period_for(session, issued, lock=True)
+    if subtotal + tax_total > 0:
+        # The period is locked (and a closed month refused) before any number is taken: the
+        # counter rows are then held for as few statements as can be.
+        period = await period_for(session, issued, lock=True)
+        if period.status != "open":
+            raise errors.PeriodClosed(period.code)
 
     # Gapless numbers are locked counter rows held until commit, so every confirmation in the
     # tenant waits for the one before it from its first counter on: both are taken as late as
     # they can be. The invoice's id comes first (its entry names it as its source); the entry is
     # written, and the statement that posts it takes the voucher number AND the invoice number
     # (posting.post_numbering); then the invoice, its lines, the order marked invoiced and the
-    # events go to the database in one flush. The entry's memo therefore names the order and the
-    # customer; the invoice it belongs to is its source (drill-down, ledger "source" column).
+    # events go to the database in one flush. That statement also puts the invoice number in
+    # front of the entry's memo ("INV-2026-00042 · SO-2026-00012 · 客户"); the lines leave their
+    # memo empty, so the ledger shows the entry's on each (VAT lines name their rate).
     invoice_id = await _next_invoice_id(session)
     total = subtotal + tax_total
     vat = [(line.rate, line.tax) for line in lines]
@@ -271,7 +275,7 @@ async def _issue(
                     total=total,
                     revenue={revenue.code: subtotal},
                     vat=vat,
-                    memo=order["number"],
+                    memo="",  # the lines show the entry's memo, which the invoice number leads
                     side="invoice",
                 ),
             ),
@@ -362,7 +366,12 @@ async def document_lines(
     out = [line(receivable, total, receivable_side=True, partner_id=account_id, memo=memo)]
     out += [line(code, amount, receivable_side=False, memo=memo) for code, amount in merged.items() if amount]
     out += [
-        line(output_codes[rate.output_account_id], amount, receivable_side=False, memo=f"{memo} {rate.code}")
+        line(
+            output_codes[rate.output_account_id],
+            amount,
+            receivable_side=False,
+            memo=f"{memo} {rate.code}".strip(),
+        )
         for rate_id, (rate, amount) in sorted(per_rate.items())
         if amount
     ]

@@ -49,6 +49,7 @@ _RULE_ACCOUNTS = (  # built once: compiled and cache-keyed once
     select(Account, PostingRule.role)
     .outerjoin(PostingRule, PostingRule.account_id == Account.id)
     .where(or_(PostingRule.role.is_not(None), Account.code.in_(bindparam("standard", expanding=True))))
+    .execution_options(populate_existing=True)  # fresh, though the session may hold them already
 )
 
 

@@ -30,7 +30,9 @@ async def current_template(session: AsyncSession) -> str | None:
 
 _TEMPLATE_READ = "finance.chart_template"
 _SETTINGS_ROW = "finance.settings_row"
-_SETTINGS_ROW_READ = select(FinanceSettings).limit(1)  # built once: compiled and cache-keyed once
+# Built once (compiled and cache-keyed once); fresh values even when the session still holds the
+# row from an earlier transaction.
+_SETTINGS_ROW_READ = select(FinanceSettings).limit(1).execution_options(populate_existing=True)
 
 
 async def ensure_finance(session: AsyncSession) -> str:

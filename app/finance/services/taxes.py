@@ -93,6 +93,7 @@ _RATES_FOR_PERCENTS = (  # built once: compiled and cache-keyed once
     .outerjoin(Account, Account.id == TaxRate.output_account_id)
     .where(TaxRate.rate.in_(bindparam("percents", expanding=True)), TaxRate.active.is_(True))
     .order_by(TaxRate.id)
+    .execution_options(populate_existing=True)  # fresh, though the session may hold them already
 )
 
 
