@@ -206,14 +206,12 @@ MAX_ID = 2**63 - 1  # BIGINT: a larger id is not an id (and would fail in the dr
 
 
 def clean_optional_id(value: object, field: str, errors: list[FieldError]) -> int | None:
-    """An id, or None when blank; a value that is no id is one field error and None (so the
-    caller does not go on to look it up and report it a second time)."""
+    """An id, or None when blank. A number beyond BIGINT is a field error and None: looking it up
+    would fail in the driver (a 500) instead of saying what is wrong."""
     if _blank(value):
         return None
-    problems: list[FieldError] = []
-    number = clean_int(value, field, problems, minimum=1, maximum=MAX_ID)
-    errors.extend(problems)
-    return None if problems else number or None
+    number = clean_int(value, field, errors, minimum=1, maximum=MAX_ID)
+    return number if number and number <= MAX_ID else None
 
 
 def clean_date(value: object, field: str, errors: list[FieldError], *, required: bool = False) -> date | None:
