@@ -50,6 +50,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -353,7 +354,7 @@ class ApiResult:
         return self.confirmed / self.seconds if self.seconds else 0.0
 
 
-def _wrk(
+def _wrk_start(
     port: int,
     host: str,
     token: str,
@@ -361,7 +362,7 @@ def _wrk(
     connections: int,
     seconds: float,
     orders: tuple[int, int] | None = None,
-) -> ApiResult:
+) -> subprocess.Popen[str]:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
     argv = [*_taskset(LOAD_CPU), "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
@@ -374,10 +375,14 @@ def _wrk(
         "BENCH_PRODUCTS": f"{tenant.products[0]}:{tenant.products[1]}",
         **({"BENCH_ORDERS": f"{orders[0]}:{orders[1]}"} if orders else {}),
     }
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=seconds + 90)
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _wrk_result(proc: subprocess.Popen[str], seconds: float) -> ApiResult:
+    stdout, stderr = proc.communicate(timeout=seconds + 90)
+    line = next((x for x in stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if proc.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {stdout}\n{stderr}")
     d = json.loads(line.removeprefix("BENCH_JSON "))
     return ApiResult(
         seconds=d["duration_us"] / 1e6,
@@ -389,6 +394,49 @@ def _wrk(
         p50_ms=d["p50"] / 1000,
         p95_ms=d["p95"] / 1000,
         p99_ms=d["p99"] / 1000,
+    )
+
+
+def _split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def _wrk(
+    ports: list[int],
+    host: str,
+    token: str,
+    tenant: Tenant,
+    connections: int,
+    seconds: float,
+    orders: tuple[int, int] | None = None,
+) -> ApiResult:
+    """wrk against every web process at once, the connections shared out evenly (as a load
+    balancer does; one listening socket shared by several processes hands a burst of new
+    connections to whichever process accepts first — once all 8 to one of two). The figures add
+    up; latency percentiles are the worst process's."""
+    shares = [c for c in _split(connections, len(ports)) if c]
+    ranges: list[tuple[int, int] | None] = [None] * len(shares)
+    if orders is not None:
+        sizes = _split(orders[1] - orders[0] + 1, len(shares))
+        start = orders[0]
+        for i, size in enumerate(sizes):
+            ranges[i] = (start, start + size - 1)
+            start += size
+    procs = [
+        _wrk_start(port, host, token, tenant, share, seconds, part)
+        for port, share, part in zip(ports, shares, ranges, strict=False)
+    ]
+    results = [_wrk_result(proc, seconds) for proc in procs]
+    return ApiResult(
+        seconds=max(r.seconds for r in results),
+        created=sum(r.created for r in results),
+        confirmed=sum(r.confirmed for r in results),
+        failed=sum(r.failed for r in results),
+        first_failure=next((r.first_failure for r in results if r.first_failure), ""),
+        requests=sum(r.requests for r in results),
+        p50_ms=max(r.p50_ms for r in results),
+        p95_ms=max(r.p95_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
     )
 
 
@@ -410,16 +458,19 @@ def _profiled(server: Any, seconds: float) -> Iterator[None]:
         out(f"           py-spy stacks of the web process: {target}")
 
 
-def _server(args: argparse.Namespace) -> dict[str, Any]:
-    """How the API is served: ``--web-workers`` uvicorn processes (one per core by default, as
-    web scales out by processes: infra/Procfile, infra/k8s) over every core, each with a
-    database pool of ``--pool-size`` connections and no overflow."""
+@contextlib.contextmanager
+def _servers(args: argparse.Namespace) -> Iterator[list[Any]]:
+    """How the API is served: ``--web-workers`` uvicorn processes (one per core by default, as web
+    scales out by processes: infra/Procfile, infra/k8s), each on its own port and free to run on
+    every core, each with a database pool of ``--pool-size`` connections and no overflow."""
     cpus = os.cpu_count() or 1
-    return {
-        "workers": args.web_workers,
-        "cpu": "0" if args.web_workers == 1 else ",".join(str(c) for c in range(cpus)),
-        "env": {"DB_POOL_SIZE": str(args.pool_size), "DB_MAX_OVERFLOW": "0"},
-    }
+    cpu = "0" if args.web_workers == 1 else ",".join(str(c) for c in range(cpus))
+    env = {"DB_POOL_SIZE": str(args.pool_size), "DB_MAX_OVERFLOW": "0"}
+    with contextlib.ExitStack() as stack:
+        yield [
+            stack.enter_context(serve(f"finance-posting-{i}", APP, env=env, cpu=cpu, workers=1))
+            for i in range(args.web_workers)
+        ]
 
 
 def _api(
@@ -433,16 +484,27 @@ def _api(
         return draft_orders(tenant, max(100, round(seconds * API_ORDERS_PER_SECOND)))
 
     warmup_orders, measured_orders = stock(args.warmup), stock(args.seconds)
-    with serve("finance-posting", APP, **_server(args)) as server:
-        _wrk(server.port, host, token, tenant, connections, args.warmup, warmup_orders)
-        with Sampler(server, db) as s, Waits(db) as waits, _profiled(server, args.seconds):
-            r = _wrk(server.port, host, token, tenant, connections, args.seconds, measured_orders)
+    with _servers(args) as servers:
+        ports = [server.port for server in servers]
+        _wrk(ports, host, token, tenant, connections, args.warmup, warmup_orders)
+        with contextlib.ExitStack() as stack:
+            samplers = [
+                stack.enter_context(Sampler(sv, db if i == 0 else None)) for i, sv in enumerate(servers)
+            ]
+            waits = stack.enter_context(Waits(db))
+            stack.enter_context(_profiled(servers[0], args.seconds))
+            r = _wrk(ports, host, token, tenant, connections, args.seconds, measured_orders)
     out(
         f"  API      {r.tps:8.1f} tx/s  ({r.confirmed} orders confirmed, {r.created} created, "
         f"{r.failed} failed, {r.requests} requests in {r.seconds:.1f} s; per request p50 {r.p50_ms:.1f} ms, "
         f"p95 {r.p95_ms:.1f} ms, p99 {r.p99_ms:.1f} ms)"
     )
-    out(f"           {s.per_request(r.confirmed).replace('CPU/request', 'CPU per transaction')}")
+    n = max(1, r.confirmed)
+    busy = ", ".join(f"{sm.cpu_pct:.0f}%" for sm in samplers)
+    out(
+        f"           CPU per transaction: server {sum(sm.cpu_s for sm in samplers) / n * 1000:.2f} ms, "
+        f"PostgreSQL {samplers[0].pg_cpu_s / n * 1000:.2f} ms (web processes busy {busy} of a core each)"
+    )
     out(f"           {waits.line()}")
     if r.failed:
         out(f"           first failure: {r.first_failure}")
@@ -673,9 +735,13 @@ def main() -> None:
     header("finance: sales order → invoice through the API vs pgbench")
     out(
         f"API served by {args.web_workers} uvicorn process(es)"
-        + (" over every core" if args.web_workers > 1 else " pinned to CPU 0")
-        + f", {args.pool_size} database connections each (no overflow); wrk (1 thread) and pgbench "
-        "(-j 1) pinned to CPU 1; PostgreSQL and Redis float over both cores"
+        + (
+            " over every core, each on its own port with its share of the connections"
+            if args.web_workers > 1
+            else " pinned to CPU 0"
+        )
+        + f", {args.pool_size} database connections each (no overflow); wrk (1 thread each) and "
+        "pgbench (-j 1) pinned to CPU 1; PostgreSQL and Redis float over both cores"
     )
     out(
         f"pgbench: {PGBENCH_SQL.name}, -M {args.pgbench_protocol}, "
@@ -692,7 +758,7 @@ def main() -> None:
         host = f"{tenant.slug}.localhost"
         if args.show_sql:
             asyncio.run(_show_sql(tenant))
-        with serve("finance-posting-check", APP) as server:
+        with serve("finance-posting-check", APP, workers=1) as server:
             [token] = asyncio.run(fetch_tokens(server.port, [(host, *tenant.client)]))
             confirmed = _one_flow(server.port, host, token, tenant)
         invoiced = confirmed.get("status") == "invoiced" or bool(confirmed.get("invoice_ref"))
@@ -726,7 +792,7 @@ def main() -> None:
                         else:
                             pg_tps.append(_pg(url, tenant, connections, args, flow))
                         settle()
-                api, pg = sorted(api_tps)[len(api_tps) // 2], sorted(pg_tps)[len(pg_tps) // 2]
+                api, pg = statistics.median(api_tps), statistics.median(pg_tps)
                 ratio = api / pg if pg else 0.0
                 verdict = "met" if ratio >= TARGET else "MISSED"
                 note = "" if invoiced else " PROVISIONAL (no invoice on the API side)"
