@@ -17,6 +17,7 @@ from app.crm.interface import mark_order_invoiced, sales_order_for_finance
 from app.crm.models import Account, Product
 from app.crm.services import order_status, orders
 from app.crm.services.calendar import tenant_today
+from app.kernel.audit import AuditEntry
 from app.kernel.db import get_database
 from app.kernel.errors import Forbidden, NotFound, ValidationFailed
 from app.kernel.outbox import OutboxEvent
@@ -215,6 +216,16 @@ async def test_fulfilled_then_invoiced_by_finance(acme, setup):
         with pytest.raises(InvalidState) as exc:
             await order_status.cancel_order(session, principal, oid, "too late")
         assert exc.value.code == "order_not_cancellable"
+    # marking it invoiced is flushed with the caller's next flush or commit, under its own event
+    async with get_database().tenant_session(acme.schema) as s:
+        rows = await s.execute(
+            select(AuditEntry.event, AuditEntry.after)
+            .where(AuditEntry.entity_type == "crm_sales_orders", AuditEntry.entity_id == str(oid))
+            .order_by(AuditEntry.id)
+        )
+        invoiced = [after for event, after in rows.all() if event == "crm.sales_order_invoiced"]
+    assert len(invoiced) == 1
+    assert (invoiced[0]["status"], invoiced[0]["invoice_ref"]) == ("invoiced", "INV-2026-00031")
 
 
 async def test_an_order_invoiced_at_confirmation_still_records_its_delivery(acme, setup):
