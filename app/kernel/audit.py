@@ -185,7 +185,7 @@ def _record_flush(session: Session, _flush_context: Any) -> None:
                 }
             )
     for obj in session.dirty:
-        if _is_audited(obj) and session.is_modified(obj, include_collections=False):
+        if _is_audited(obj) and _modified(session, obj):
             before, after = _changes(obj)
             if after:
                 rows.append(

@@ -178,16 +178,13 @@ async def _load_products(session: AsyncSession, raw: Any) -> list[Product]:
     """The lines' products in one statement, so each line's check finds its product in the
     session instead of reading it alone (what is not a plain id is left to the line's check).
     The caller holds the list: the session's identity map keeps only what is referenced."""
-    ids = set()
-    for item in raw:
-        value = item.get("product_id") if isinstance(item, Mapping) else None
-        if isinstance(value, int | str) and not isinstance(value, bool) and str(value).isascii():
-            try:
-                product_id = int(value)
-            except ValueError:
-                continue
-            if 0 < product_id < 2**63:
-                ids.add(product_id)
+    ids = {
+        product_id
+        for item in raw
+        if isinstance(item, Mapping)
+        and (product_id := clean_optional_id(item.get("product_id"), "product_id", [])) is not None
+        and product_id > 0
+    }
     if not ids:
         return []
     return list((await session.execute(_PRODUCTS, {"ids": sorted(ids)})).scalars())

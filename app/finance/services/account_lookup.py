@@ -53,3 +53,19 @@ async def accounts_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[
         remember_accounts(session, found)
         memo = _memo(session)
     return {code: memo[code] for code in wanted if code in memo}
+
+
+async def codes_of(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+    """{id: code}: accounts the session holds answer without a statement (a tax rate's output
+    account read with it), the others in one."""
+    sync = session.sync_session
+    codes: dict[int, str] = {}
+    for account_id in set(ids):
+        held = sync.identity_map.get(sync.identity_key(Account, account_id))
+        if held is not None:
+            codes[account_id] = held.code
+    missing = set(ids) - codes.keys()
+    if missing:
+        rows = await session.execute(select(Account.id, Account.code).where(Account.id.in_(missing)))
+        codes.update({account_id: code for account_id, code in rows.all()})
+    return codes

@@ -46,7 +46,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.crm import interface as crm
 from app.finance import errors, events
-from app.finance.models import JOURNALS, Account, DocumentCounter, Entry, EntryLine, Supplier, VoucherCounter
+from app.finance.models import JOURNALS, Account, Entry, EntryLine, Supplier, VoucherCounter
 from app.finance.services import numbering
 from app.finance.services.account_lookup import accounts_by_code
 from app.finance.services.cost_centres import check_cost_centres
@@ -139,17 +139,7 @@ def _flip_statement(with_document: bool) -> Any:
     With a document number, the voucher counter's row comes FROM the document counter's upsert,
     so the document counter is always locked first — the order every posting keeps (document
     counter, then voucher counter), which is what keeps two postings from deadlocking."""
-    document = None
-    if with_document:
-        document = (
-            insert(DocumentCounter)
-            .values(series=bindparam("p_series"), year=bindparam("p_year"), last_value=1)
-            .on_conflict_do_update(
-                index_elements=["series", "year"], set_={"last_value": DocumentCounter.last_value + 1}
-            )
-            .returning(DocumentCounter.last_value)
-            .cte("document")
-        )
+    document = numbering.COUNTER.cte("document") if with_document else None
     journal = bindparam("p_journal", type_=String)
     period = bindparam("p_period_id", type_=BigInteger)
     voucher_row = (
@@ -226,11 +216,7 @@ async def _number_and_post(
         "p_posted_by": posted_by,
     }
     if document is not None:
-        if document[0] not in numbering.SERIES:
-            raise ValueError(f"unknown document series {document[0]!r}")
-        params.update(
-            p_series=document[0], p_year=document[1], p_document_prefix=numbering.formatted(*document, 0)[:-5]
-        )
+        params.update(numbering.params(*document), p_document_prefix=numbering.prefix(*document))
     row = (await session.execute(_FLIP[document is not None], params)).one()
     number, memo = row[0], row[1]
     document_number = None if document is None else numbering.formatted(*document, row[2])

@@ -36,9 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm import interface as crm
 from app.finance import errors, events
-from app.finance.models import Account, FinanceSettings, Invoice, InvoiceLine, TaxRate
+from app.finance.models import FinanceSettings, Invoice, InvoiceLine, TaxRate
 from app.finance.services import taxes
-from app.finance.services.account_lookup import accounts_by_code
+from app.finance.services.account_lookup import accounts_by_code, codes_of
 from app.finance.services.numbering import next_number
 from app.finance.services.periods import period_for
 from app.finance.services.posting import PostingLine, PostingRequest, post_numbering
@@ -240,7 +240,8 @@ async def _issue(
     revenue = (await accounts_by_code(session, {revenue_code, await account_code(session, "receivable")}))[
         revenue_code
     ]
-    if subtotal + tax_total > 0:
+    total = subtotal + tax_total
+    if total > 0:
         # The period is locked (and a closed month refused) before any number is taken: the
         # counter rows are then held for as few statements as can be.
         period = await period_for(session, issued, lock=True)
@@ -256,7 +257,6 @@ async def _issue(
     # front of the entry's memo ("INV-2026-00042 · SO-2026-00012 · 客户"); the lines leave their
     # memo empty, so the ledger shows the entry's on each (VAT lines name their rate).
     invoice_id = await _next_invoice_id(session)
-    total = subtotal + tax_total
     vat = [(line.rate, line.tax) for line in lines]
     entry_id = None
     if total > 0:
@@ -349,11 +349,9 @@ async def document_lines(
     for rate, amount in vat:
         _, sofar = per_rate.get(rate.id, (rate, ZERO))
         per_rate[rate.id] = (rate, sofar + amount)
-    output_codes: dict[int, str] = {}
-    for rate, _ in per_rate.values():  # read with the rates (taxes.rates_for_percents): no statement
-        output = await session.get(Account, rate.output_account_id) if rate.output_account_id else None
-        if output is not None:
-            output_codes[output.id] = output.code
+    output_codes = await codes_of(
+        session, {r.output_account_id for r, _ in per_rate.values() if r.output_account_id}
+    )
     merged: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for code, amount in revenue.items():
         merged[code] += amount

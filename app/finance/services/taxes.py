@@ -75,19 +75,6 @@ async def install_tax_rates(session: AsyncSession, template: str, currency: str 
     )
 
 
-async def rate_for_percent(session: AsyncSession, percent: Decimal) -> TaxRate | None:
-    """The active rate charging ``percent`` (an order line's 13.00); for 0 % the zero rate is
-    preferred to the exemption (the lowest id among equal rates, i.e. the first installed)."""
-    return (
-        await session.execute(
-            select(TaxRate)
-            .where(TaxRate.rate == Decimal(percent), TaxRate.active.is_(True))
-            .order_by(TaxRate.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-
-
 _RATES_FOR_PERCENTS = (  # built once: compiled and cache-keyed once
     select(TaxRate, Account)
     .outerjoin(Account, Account.id == TaxRate.output_account_id)
@@ -98,9 +85,10 @@ _RATES_FOR_PERCENTS = (  # built once: compiled and cache-keyed once
 
 
 async def rates_for_percents(session: AsyncSession, percents: Iterable[Decimal]) -> dict[Decimal, TaxRate]:
-    """``rate_for_percent`` for several percentages in one statement; percentages without an
-    active rate are absent. The rates' output accounts are read with them (``accounts_by_code``
-    then has them: an invoice's entry credits them)."""
+    """The active rate charging each of ``percents`` (an order line's 13.00), in one statement;
+    percentages without one are absent. For 0 % the zero rate is preferred to the exemption (the
+    lowest id among equal rates, i.e. the first installed). The rates' output accounts are read
+    with them (``accounts_by_code`` then has them: an invoice's entry credits them)."""
     wanted = {Decimal(p) for p in percents}
     if not wanted:
         return {}
