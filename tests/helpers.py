@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,29 @@ needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="needs the system Chromium at /usr/bin/chromium (`apt-get install chromium`; .ci/run does)",
 )
+
+
+@contextmanager
+def sql_sent(containing: str | None = None) -> Iterator[list[str]]:
+    """The statements the app sends to PostgreSQL while the block runs (every tenant's engine
+    included), whitespace folded; only those ``containing`` a text when it is given."""
+    from sqlalchemy import event
+
+    from app.kernel.db import get_database
+
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if containing is None or containing in statement:
+            seen.append(" ".join(statement.split()))
+
+    engine = get_database().engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 BODY_CSRF_RE = re.compile(r'data-csrf="([^"]*)"')

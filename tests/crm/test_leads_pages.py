@@ -7,17 +7,12 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
 
 from app.crm.models import Lead
-from app.kernel.db import get_database
 from tenants.service import in_tenant
 from tests.crm.factories.leads import add_lead
 from tests.crm.support import acting_as, count_rows, table_counts
-from tests.helpers import signed_in
+from tests.helpers import signed_in, sql_sent
 
 
 def marker() -> str:
@@ -244,21 +239,6 @@ async def test_a_hidden_lead_is_a_404_everywhere(app, acme):
             assert (await b.post(f"/sales/leads/{ids['dan']}{path}", {"status": "new"})).status_code == 404
 
 
-@contextmanager
-def counted() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = get_database().engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 # Committed baselines (issue 3, performance): a page that starts issuing more statements fails here.
 # Counted from the request's start: the session's user, roles and teams (3), then the page's own —
 # list: capped count, page, owners' names, the manager's owner choices; detail: the lead, its
@@ -271,14 +251,14 @@ async def test_query_counts_stay_at_the_baseline(app, acme):
     ids = await _leads(acme, m)
     async with signed_in(app, acme, "sam") as b:
         await b.get("/sales/leads")  # warm caches (stages, nav)
-        with counted() as statements:
+        with sql_sent() as statements:
             r = await b.get("/sales/leads?f_status=new")
         assert r.status_code == 200
         assert len(statements) <= QUERY_BASELINE["list"], statements
-        with counted() as statements:
+        with sql_sent() as statements:
             r = await b.htmx("GET", "/sales/leads?sort=name")
         assert len(statements) <= QUERY_BASELINE["list_fragment"], statements
-        with counted() as statements:
+        with sql_sent() as statements:
             r = await b.get(f"/sales/leads/{ids['nia']}")
         assert r.status_code == 200
         assert len(statements) <= QUERY_BASELINE["detail"], statements

@@ -5,13 +5,11 @@ of SQL statements, however many deals, columns or reps it shows. A page that sta
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from tests.crm.factories.pipeline import private_tenant, seed_pipeline, stage_ids
-from tests.helpers import signed_in
+from tests.helpers import signed_in, sql_sent
 
 # path → statements for ada (sees everything); 3 of them load the request's principal.
 BASELINES = {
@@ -30,25 +28,6 @@ BASELINES = {
 }
 
 
-@contextmanager
-def counted() -> Iterator[list[str]]:
-    from sqlalchemy import event
-
-    from app.kernel.db import get_database
-
-    engine = get_database().engine.sync_engine
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 @pytest.fixture(scope="module")
 async def quanta(world):
     tenant = await private_tenant("quanta")
@@ -61,7 +40,7 @@ async def test_page_query_count_stays_at_its_baseline(app, quanta, path):
     url = path.format(deal=quanta.deals["100 台 A2 打印机"], stage=(await stage_ids(quanta))["proposal"])
     async with signed_in(app, quanta, "ada") as b:
         await b.get(url)  # warm: caches of the session, principal and statements
-        with counted() as statements:
+        with sql_sent() as statements:
             r = await b.get(url)
     assert r.status_code == 200, r.text[:2000]
     assert len(statements) <= BASELINES[path], "\n".join(statements)

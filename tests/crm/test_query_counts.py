@@ -18,39 +18,19 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-
-from app.kernel.db import get_database
 from app.security.guards import declared_permission
 from app.security.permissions import CUSTOMER_PORTAL_USE, PUBLIC
 from tenants import routing
 from tests.crm.demo_support import seeded_world_tenant
 from tests.factories import FACTORIES
-from tests.helpers import signed_in
+from tests.helpers import signed_in, sql_sent
 from tests.test_routes import fill, has_params, route_handlers
 
 BASELINE = Path(__file__).with_name("query_counts.json")
 PREFIXES = ("/crm", "/sales", "/marketing", "/service", "/portal")
-
-
-@contextmanager
-def counting() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    engine = get_database().engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def crm_pages(app: Any) -> list[tuple[str, Any]]:
@@ -89,7 +69,7 @@ async def measure(app: Any, tenant: Any, pages: list[tuple[str, Any]], ids: dict
             else:
                 readers = [("", admin), (" as a rep", rep)]
             for suffix, who in readers:
-                with counting() as statements:
+                with sql_sent() as statements:
                     r = await who.get(url)
                 if r.status_code == 200:
                     counts[f"GET {path}{suffix}"] = len(statements)

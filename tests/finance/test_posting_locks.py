@@ -9,37 +9,20 @@ the statement count of a confirmation from creeping back up (bench/README.md §8
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.crm.models import SalesOrder
 from app.crm.services import order_status
 from app.finance.models import Entry, EntryLine, Invoice
 from tests.finance.ar_support import as_admin, customer, draft_order
+from tests.helpers import sql_sent
 
 LINES = [("100.00", "2", "13"), ("50.00", "1", "6"), ("80.00", "3", "13"), ("20.00", "5", "9")]
 # A confirmation that invoices, steady state (the month's period exists): 19 statements today.
 STATEMENT_BUDGET = 22
-
-
-@contextmanager
-def statements(session: Any) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = session.bind.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_both_numbers_are_taken_in_one_statement_after_every_read(books):
@@ -50,7 +33,7 @@ async def test_both_numbers_are_taken_in_one_statement_after_every_read(books):
         order = await draft_order(session, buyer, LINES)
         order_id = order.id
         await session.commit()
-        with statements(session) as seen:
+        with sql_sent() as seen:
             confirmed = await order_status.confirm_order(session, admin, order_id)
             invoice_ref = confirmed.invoice_ref
         await session.commit()
@@ -113,7 +96,7 @@ async def test_an_invoice_into_a_closed_month_is_refused_before_any_number_is_ta
     async with as_admin(books) as (session, admin):
         period = await period_for(session, order.order_date, lock=True)  # remembered, then closed
         await set_status_by_id(session, period.id, "closed")
-        with statements(session) as seen, pytest.raises(PeriodClosed):
+        with sql_sent() as seen, pytest.raises(PeriodClosed):
             await order_status.confirm_order(session, admin, order_id)
         assert not [s for s in seen if "fin_document_counters" in s or "fin_voucher_counters" in s]
         await session.rollback()

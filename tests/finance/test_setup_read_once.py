@@ -3,39 +3,16 @@ request asks for it), and never remembers it past the transaction or savepoint i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.finance.services.setup import ensure_finance
 from tenants.service import in_tenant
+from tests.helpers import sql_sent
 from tests.tenants.conftest import make_tenant  # noqa: F401  (fixture)
-
-
-@contextmanager
-def settings_reads(session: AsyncSession) -> Iterator[list[str]]:
-    """The statements reading fin_settings while the block runs."""
-    seen: list[str] = []
-    engine = session.bind.sync_engine  # type: ignore[union-attr]
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "fin_settings" in statement:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def test_the_template_is_read_once_per_transaction(make_tenant):  # noqa: F811
     tenant = await make_tenant("finonce", locale="zh_Hans")
     async with in_tenant(tenant.slug) as (session, _):
-        with settings_reads(session) as seen:
+        with sql_sent("fin_settings") as seen:
             assert [await ensure_finance(session) for _ in range(3)] == ["cas", "cas", "cas"]
             assert len(seen) == 1
             await session.commit()
@@ -46,7 +23,7 @@ async def test_the_template_is_read_once_per_transaction(make_tenant):  # noqa: 
 async def test_nothing_read_in_a_savepoint_outlives_it(make_tenant):  # noqa: F811
     tenant = await make_tenant("finsave", locale="zh_Hans")
     async with in_tenant(tenant.slug) as (session, _):
-        with settings_reads(session) as seen:
+        with sql_sent("fin_settings") as seen:
             savepoint = await session.begin_nested()
             assert await ensure_finance(session) == "cas"
             await savepoint.rollback()
